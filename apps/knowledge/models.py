@@ -1,0 +1,210 @@
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from pgvector.django import HnswIndex, VectorField
+
+EMBEDDING_DIMENSIONS = 384
+
+
+class ProductLine(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    # Extra words that name this product line in a question ("enterprise", "ent plan").
+    aliases = models.CharField(max_length=500, blank=True, help_text="Comma-separated.")
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def alias_list(self) -> list[str]:
+        return [a.strip() for a in self.aliases.split(",") if a.strip()]
+
+
+class ErrorCodePattern(models.Model):
+    """A regular expression that finds error codes in document text (e.g. E\\d{4})."""
+
+    name = models.CharField(max_length=100)
+    regex = models.CharField(max_length=300)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.regex})"
+
+
+class ErrorCategory(models.Model):
+    """Error codes starting with `prefix` belong to `name` (longest prefix wins)."""
+
+    prefix = models.CharField(max_length=50, unique=True)
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["prefix"]
+        verbose_name_plural = "error categories"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}* → {self.name}"
+
+
+class Document(models.Model):
+    class Status(models.TextChoices):
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    external_id = models.CharField(max_length=500, unique=True)
+    title = models.CharField(max_length=500)
+    format = models.CharField(max_length=20)
+    product_line = models.ForeignKey(
+        ProductLine, null=True, blank=True, on_delete=models.SET_NULL, related_name="documents"
+    )
+    source_url = models.CharField(max_length=1000, blank=True)
+    source_updated_at = models.DateField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    raw = models.BinaryField(editable=False)
+    content_hash = models.CharField(max_length=64)
+    chunk_config = models.CharField(max_length=100)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.READY)
+    chunk_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Chunk(models.Model):
+    """A retrievable piece of a document. Metadata is copied onto the chunk so that filters
+    run inside the same SQL query as the vector search."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="chunks")
+    ordinal = models.PositiveIntegerField()
+    text = models.TextField()
+    heading_path = models.CharField(max_length=1000, blank=True)
+    token_count = models.PositiveIntegerField()
+    product_line = models.ForeignKey(
+        ProductLine, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    error_codes = ArrayField(models.CharField(max_length=100), default=list, blank=True)
+    error_categories = ArrayField(models.CharField(max_length=100), default=list, blank=True)
+    source_updated_at = models.DateField(null=True, blank=True)
+    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS)
+    search_vector = SearchVectorField(null=True)
+
+    class Meta:
+        ordering = ["document_id", "ordinal"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "ordinal"], name="chunk_unique_ordinal")
+        ]
+        indexes = [
+            HnswIndex(
+                name="chunk_embedding_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+            GinIndex(fields=["search_vector"], name="chunk_search_gin"),
+            GinIndex(fields=["error_codes"], name="chunk_error_codes_gin"),
+            GinIndex(fields=["error_categories"], name="chunk_error_categories_gin"),
+            models.Index(fields=["product_line"], name="chunk_product_line_idx"),
+            models.Index(fields=["source_updated_at"], name="chunk_updated_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document.title} #{self.ordinal}"
+
+
+class IngestJob(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    source = models.CharField(max_length=20, default="upload")
+    product_line = models.ForeignKey(ProductLine, null=True, blank=True, on_delete=models.SET_NULL)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Ingest job {self.pk} ({self.status})"
+
+
+class IngestItem(models.Model):
+    """One uploaded file of a job. Its bytes live here until processed so any worker on any
+    machine can pick it up."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        SKIPPED = "skipped", "Unchanged"
+        PARTIAL = "partial", "Done with errors"
+        FAILED = "failed", "Failed"
+
+    job = models.ForeignKey(IngestJob, on_delete=models.CASCADE, related_name="items")
+    name = models.CharField(max_length=500)
+    external_id = models.CharField(max_length=500)
+    size = models.PositiveBigIntegerField(default=0)
+    content = models.BinaryField(null=True, editable=False)
+    file_mtime = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    error = models.TextField(blank=True)
+    documents = models.PositiveIntegerField(default=0)
+    chunks = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["job_id", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EvalRun(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    name = models.CharField(max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    queries = models.JSONField(default=list)
+    mode = models.CharField(max_length=10, default="hybrid")
+    ks = ArrayField(models.PositiveIntegerField(), default=list)
+    use_filters = models.BooleanField(default=False)
+    chunk_config = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    results = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,198 @@
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from apps.core.permissions import lead_required, reviewer_required
+from apps.knowledge import evaluation, selectors, services, tasks
+from apps.knowledge.forms import EvalRunForm, SearchForm, UploadForm
+from apps.knowledge.models import Chunk, Document, EvalRun, IngestJob, ProductLine
+
+
+def _page(request: HttpRequest, template: str, partial: str, context: dict) -> HttpResponse:
+    """Whole page for a normal request, the named partial for htmx."""
+    name = f"{template}#{partial}" if request.htmx else template
+    response = render(request, name, context)
+    response["Vary"] = "HX-Request"
+    return response
+
+
+# --- documents ------------------------------------------------------------------------------
+
+
+@reviewer_required
+@require_GET
+def document_list(request: HttpRequest) -> HttpResponse:
+    documents = selectors.documents_list(
+        product_line=request.GET.get("product_line", ""),
+        status=request.GET.get("status", ""),
+        q=request.GET.get("q", "").strip(),
+    )
+    page = Paginator(documents, 50).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "product_lines": ProductLine.objects.all(),
+        "statuses": Document.Status.choices,
+        "params": request.GET,
+    }
+    return _page(request, "knowledge/documents.html", "table", context)
+
+
+@reviewer_required
+@require_GET
+def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    documents = Document.objects.select_related("product_line").defer("raw")
+    document = get_object_or_404(documents, pk=pk)
+    chunks = document.chunks.select_related("product_line").defer("embedding", "search_vector")
+    return render(request, "knowledge/document.html", {"document": document, "chunks": chunks})
+
+
+@lead_required
+@require_POST
+def document_reingest(request: HttpRequest, pk: int) -> HttpResponse:
+    document = get_object_or_404(Document, pk=pk)
+    job = services.document_reingest(document=document, user=request.user)
+    transaction.on_commit(lambda: tasks.ingest_job_run.delay(job.pk))
+    messages.success(request, f"Re-ingesting “{document.title}”.")
+    return redirect("knowledge:job_detail", pk=job.pk)
+
+
+@lead_required
+@require_POST
+def document_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    document = get_object_or_404(Document.objects.defer("raw"), pk=pk)
+    title = document.title
+    services.document_delete(document=document)
+    messages.success(request, f"Deleted “{title}” and its chunks.")
+    return redirect("knowledge:document_list")
+
+
+@reviewer_required
+@require_GET
+def chunk_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    chunk = get_object_or_404(Chunk.objects.select_related("document", "product_line"), pk=pk)
+    context = {
+        "chunk": chunk,
+        "neighbours": selectors.chunk_neighbours(chunk=chunk),
+        "terms": request.GET.get("terms", "").split(),
+    }
+    return render(request, "knowledge/chunk.html", context)
+
+
+# --- ingestion -----------------------------------------------------------------------------
+
+
+@lead_required
+@require_http_methods(["GET", "POST"])
+def upload(request: HttpRequest) -> HttpResponse:
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        files = [
+            services.UploadedFile(
+                name=f.name, data=f.read(), external_id=f.name, mtime=timezone.now()
+            )
+            for f in form.cleaned_data["all_files"]
+        ]
+        job = services.ingest_job_create(
+            files=files, user=request.user, product_line=form.cleaned_data["product_line"]
+        )
+        transaction.on_commit(lambda: tasks.ingest_job_run.delay(job.pk))
+        return redirect("knowledge:job_detail", pk=job.pk)
+    jobs = IngestJob.objects.select_related("created_by")[:10]
+    return render(request, "knowledge/upload.html", {"form": form, "jobs": jobs})
+
+
+@lead_required
+@require_GET
+def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(IngestJob.objects.select_related("created_by", "product_line"), pk=pk)
+    items = job.items.defer("content").order_by("id")
+    context = {"job": job, "items": items, "progress": selectors.ingest_job_progress(job=job)}
+    response = _page(request, "knowledge/job.html", "progress", context)
+    if request.htmx and not context["progress"]["active"]:
+        # Last refresh: htmx swaps this final state in and stops polling (status 286).
+        response.status_code = HttpResponseStopPolling.status_code
+    return response
+
+
+@lead_required
+@require_POST
+def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(IngestJob, pk=pk)
+    count = services.ingest_job_retry_failed(job=job)
+    if count:
+        transaction.on_commit(lambda: tasks.ingest_job_run.delay(job.pk))
+        messages.info(request, f"Retrying {count} file(s).")
+    else:
+        messages.warning(request, "Nothing to retry: failed files were refused before reading.")
+    return redirect("knowledge:job_detail", pk=job.pk)
+
+
+# --- hit testing --------------------------------------------------------------------------
+
+
+@reviewer_required
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    data = request.GET if "q" in request.GET else None
+    form = SearchForm(data, initial={"mode": "hybrid", "k": 10, "infer": True})
+    result = None
+    if form.is_valid() and form.cleaned_data["q"].strip():
+        result = selectors.chunks_search(
+            query=form.cleaned_data["q"].strip(),
+            filters=_filters_from(form.cleaned_data),
+            k=form.cleaned_data["k"] or 10,
+            mode=form.cleaned_data["mode"] or "hybrid",
+            infer_filters=form.cleaned_data["infer"],
+        )
+    names = dict(ProductLine.objects.values_list("pk", "name"))
+    context = {"form": form, "result": result, "line_names": names}
+    return _page(request, "knowledge/search.html", "results", context)
+
+
+def _filters_from(data: dict) -> selectors.Filters:
+    return selectors.Filters(
+        product_lines=[line.pk for line in data["product_lines"]],
+        error_codes=[c.strip() for c in data["error_codes"].split(",") if c.strip()],
+        error_categories=list(data["error_categories"]),
+        updated_after=data["updated_after"],
+    )
+
+
+# --- evaluation -------------------------------------------------------------------------------
+
+
+@lead_required
+@require_http_methods(["GET", "POST"])
+def eval_list(request: HttpRequest) -> HttpResponse:
+    form = EvalRunForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            queries = evaluation.queries_parse(form.cleaned_data["queries"].read().decode())
+        except (evaluation.QueryFileError, UnicodeDecodeError) as exc:
+            form.add_error("queries", str(exc))
+        else:
+            run = evaluation.eval_run_create(
+                name=form.cleaned_data["name"],
+                queries=queries,
+                mode=form.cleaned_data["mode"],
+                ks=form.cleaned_data["ks"],
+                use_filters=form.cleaned_data["use_filters"],
+                user=request.user,
+            )
+            transaction.on_commit(lambda: tasks.eval_run_execute.delay(run.pk))
+            messages.success(request, f"Evaluation “{run.name}” queued.")
+            return redirect("knowledge:eval_list")
+    runs = EvalRun.objects.defer("queries").select_related("created_by")[:50]
+    compare = [run for run in runs if str(run.pk) in request.GET.getlist("compare")]
+    context = {
+        "form": form,
+        "runs": runs,
+        "compare": compare,
+        "active": any(r.status in ("queued", "running") for r in runs),
+    }
+    return _page(request, "knowledge/eval.html", "runs", context)

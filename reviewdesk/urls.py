@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = "reviewdesk administration"
+admin.site.site_title = "reviewdesk admin"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("apps.accounts.urls")),
+    path("knowledge/", include("apps.knowledge.urls")),
+    path("", include("apps.core.urls")),
+]

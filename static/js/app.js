@@ -1,0 +1,38 @@
+// Keyboard navigation shared by every screen: "/" focuses the search, "g x" jumps to a
+// screen (the data-shortcut of a navigation link), "?" shows the list. Typing in a field
+// never triggers a shortcut.
+(function () {
+  "use strict";
+  let pending = "";
+  let pendingTimer = null;
+
+  function typing(target) {
+    return target.closest("input, textarea, select, [contenteditable=true]") !== null;
+  }
+
+  function showHelp() {
+    const dialog = document.getElementById("shortcuts");
+    if (dialog && !dialog.open) dialog.showModal();
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+    if (event.key === "/") {
+      const field = document.querySelector("[data-focus-key]") || document.querySelector("main input, main select");
+      if (field) { event.preventDefault(); field.focus(); }
+      return;
+    }
+    if (event.key === "?") { event.preventDefault(); showHelp(); return; }
+    const combo = pending ? pending + " " + event.key : event.key;
+    const link = document.querySelector('[data-shortcut="' + CSS.escape(combo) + '"]');
+    if (link) { event.preventDefault(); pending = ""; link.click(); return; }
+    const prefix = document.querySelector('[data-shortcut^="' + CSS.escape(combo + " ") + '"]');
+    pending = prefix ? combo : "";
+    clearTimeout(pendingTimer);
+    pendingTimer = setTimeout(function () { pending = ""; }, 1200);
+  });
+
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-help]")) showHelp();
+  });
+})();

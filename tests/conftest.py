@@ -1,0 +1,113 @@
+"""Shared fixtures. Tests run on the real embedded PostgreSQL+pgvector (database
+test_reviewdesk) and, where marked, a real Celery worker on the embedded Valkey."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+# Valkey database 1 for tests: a dev worker (database 0) never takes a test task. Set before
+# any worker subprocess starts; the producer side is pointed there in `_test_broker`.
+os.environ["VALKEY_DB"] = "1"
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_broker():
+    from django.conf import settings
+
+    from reviewdesk.celery import app
+
+    if settings.CELERY_EMBEDDED_BROKER:
+        sock = settings.EMBEDDED_VALKEY_SOCKET
+        app.conf.broker_url = f"redis+socket://{sock}?virtual_host=1"
+        app.conf.result_backend = f"redis+socket://{sock}?db=1"
+    yield
+
+
+@pytest.fixture
+def client_for(client):
+    """Log a user in on the test client and return the client."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
+
+
+def _worker_env(db_name: str) -> dict:
+    env = dict(os.environ)
+    env["DATABASE_NAME_OVERRIDE"] = db_name
+    env["VALKEY_DB"] = "1"
+    env.setdefault("DJANGO_SETTINGS_MODULE", "reviewdesk.settings")
+    return env
+
+
+def worker_start(db_name: str, log: Path) -> subprocess.Popen:
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "reviewdesk",
+        "worker",
+        "-Q",
+        "default,ingest,llm",
+        "--pool",
+        "solo",
+        "--loglevel",
+        "INFO",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
+    handle = open(log, "ab")  # noqa: SIM115  (closed with the process)
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=_worker_env(db_name),
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def worker_wait_ready(process: subprocess.Popen, timeout: float = 120) -> None:
+    from apps.core.tasks import worker_health
+
+    result = worker_health.delay()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("The Celery worker exited during start-up; see its log.")
+        if result.ready():
+            result.get()
+            return
+        time.sleep(0.2)
+    raise TimeoutError("The Celery worker did not answer within the timeout.")
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real worker process on the real broker, reading the test database."""
+    from django.db import connection
+
+    from reviewdesk.celery import app
+
+    app.control.purge()
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    process = worker_start(connection.settings_dict["NAME"], log)
+    try:
+        worker_wait_ready(process)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -1,0 +1,126 @@
+"""Every view, every role: anonymous users are sent to login, others get the page or 403.
+
+The table below must name every URL the project serves (a test checks that), so a new view
+cannot ship without deciding who may open it.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests import factories
+
+ALL = {"reviewer": 200, "lead": 200, "admin": 200}
+LEAD_ONLY = {"reviewer": 403, "lead": 200, "admin": 200}
+
+# url name → (kwargs factory, expected status per role for GET)
+VIEWS = {
+    "home": (None, ALL),
+    "knowledge:document_list": (None, ALL),
+    "knowledge:document_detail": ("document", ALL),
+    "knowledge:chunk_detail": ("chunk", ALL),
+    "knowledge:search": (None, ALL),
+    "knowledge:upload": (None, LEAD_ONLY),
+    "knowledge:job_detail": ("job", LEAD_ONLY),
+    "knowledge:eval_list": (None, LEAD_ONLY),
+}
+# POST-only views: GET is refused (405) for anyone allowed in; the permission still applies.
+POST_VIEWS = {
+    "knowledge:document_reingest": ("document", LEAD_ONLY),
+    "knowledge:document_delete": ("document", LEAD_ONLY),
+    "knowledge:job_retry": ("job", LEAD_ONLY),
+}
+PUBLIC = {"login", "logout", "healthz"}
+
+
+def _names(resolver, prefix="") -> set[str]:
+    names = set()
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            if entry.app_name == "admin":
+                continue
+            ns = f"{prefix}{entry.namespace}:" if entry.namespace else prefix
+            names |= _names(entry, ns)
+        elif isinstance(entry, URLPattern) and entry.name:
+            names.add(prefix + entry.name)
+    return names
+
+
+def test_every_url_has_a_permission_decision():
+    assert _names(get_resolver()) == set(VIEWS) | set(POST_VIEWS) | PUBLIC
+
+
+@pytest.fixture
+def objects(db):
+    from apps.knowledge.models import Chunk, Document, IngestJob
+
+    document = Document.objects.create(
+        external_id="perm.md",
+        title="Perm",
+        format="markdown",
+        raw=b"# Perm",
+        content_hash="x",
+        chunk_config="x",
+    )
+    chunk = Chunk.objects.create(
+        document=document, ordinal=0, text="Perm", token_count=1, embedding=[0.1] * 384
+    )
+    return {
+        "document": {"pk": document.pk},
+        "chunk": {"pk": chunk.pk},
+        "job": {"pk": IngestJob.objects.create().pk},
+    }
+
+
+def _url(name, kind, objects):
+    return reverse(name, kwargs=objects[kind] if kind else None)
+
+
+USERS = {"reviewer": factories.reviewer, "lead": factories.lead, "admin": factories.admin}
+
+
+@pytest.mark.parametrize("name", sorted(VIEWS | POST_VIEWS))
+def test_anonymous_users_are_sent_to_login(client, objects, name):
+    kind, _ = (VIEWS | POST_VIEWS)[name]
+    url = _url(name, kind, objects)
+    response = client.post(url) if name in POST_VIEWS else client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("role", sorted(USERS))
+@pytest.mark.parametrize("name", sorted(VIEWS))
+def test_each_role_gets_exactly_its_screens(client, objects, role, name):
+    kind, expected = VIEWS[name]
+    client.force_login(USERS[role]())
+    assert client.get(_url(name, kind, objects)).status_code == expected[role]
+
+
+@pytest.mark.parametrize("role", sorted(USERS))
+@pytest.mark.parametrize("name", sorted(POST_VIEWS))
+def test_post_only_views_check_the_role_before_anything_else(client, objects, role, name):
+    kind, expected = POST_VIEWS[name]
+    client.force_login(USERS[role]())
+    status = client.get(_url(name, kind, objects)).status_code
+    assert status == (403 if expected[role] == 403 else 405)
+
+
+def test_a_user_without_a_role_sees_only_home(client, objects):
+    client.force_login(factories.UserFactory())
+    assert client.get(reverse("home")).status_code == 200
+    assert client.get(reverse("knowledge:search")).status_code == 403
+
+
+def test_anonymous_htmx_requests_get_a_client_redirect_to_login(client):
+    response = client.get(
+        reverse("knowledge:search"),
+        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/knowledge/search/"},
+    )
+    assert response.status_code == 200
+    assert response["HX-Redirect"].startswith(reverse("login"))
+
+
+def test_admin_site_is_for_staff_only(client, db):
+    client.force_login(factories.lead())
+    assert client.get("/admin/").status_code == 302
+    client.force_login(factories.admin())
+    assert client.get("/admin/").status_code == 200

@@ -1,0 +1,46 @@
+import factory
+from django.contrib.auth.models import Group
+
+from apps.accounts.models import User
+from apps.accounts.roles import LEAD, REVIEWER
+from apps.knowledge.models import ProductLine
+
+PASSWORD = "correct horse battery staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        if extracted:
+            self.groups.add(Group.objects.get(name=extracted))
+        if create:
+            self.save()
+
+
+def reviewer(**kwargs) -> User:
+    return UserFactory(role=REVIEWER, **kwargs)
+
+
+def lead(**kwargs) -> User:
+    return UserFactory(role=LEAD, **kwargs)
+
+
+def admin(**kwargs) -> User:
+    return UserFactory(is_staff=True, is_superuser=True, **kwargs)
+
+
+class ProductLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProductLine
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Line {n}")
+    slug = factory.LazyAttribute(lambda p: p.name.lower().replace(" ", "-"))
