@@ -48,7 +48,7 @@ def _worker_env(db_name: str) -> dict:
     return env
 
 
-def worker_start(db_name: str, log: Path) -> subprocess.Popen:
+def worker_start(db_name: str, log: Path, queues: str = "default,ingest,llm") -> subprocess.Popen:
     command = [
         sys.executable,
         "-m",
@@ -57,7 +57,7 @@ def worker_start(db_name: str, log: Path) -> subprocess.Popen:
         "reviewdesk",
         "worker",
         "-Q",
-        "default,ingest,llm",
+        queues,
         "--pool",
         "solo",
         "--loglevel",

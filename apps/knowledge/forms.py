@@ -14,8 +14,10 @@ class MultipleFileField(forms.FileField):
 
     def clean(self, data, initial=None):
         files = data if isinstance(data, (list, tuple)) else [data]
+        # Not FileField.clean per file: it rejects an empty file, and one bad file must fail
+        # alone during ingestion instead of refusing the whole upload.
         files = [f for f in files if f]
-        if not files:
+        if not files and self.required:
             raise forms.ValidationError("Choose at least one file, folder or .zip.")
         return files
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("ingest/", views.upload, name="upload"),
     path("ingest/<int:pk>/", views.job_detail, name="job_detail"),
     path("ingest/<int:pk>/retry/", views.job_retry, name="job_retry"),
+    path("ingest/<int:pk>/resume/", views.job_resume, name="job_resume"),
     path("search/", views.search, name="search"),
     path("evaluation/", views.eval_list, name="eval_list"),
 ]

@@ -4,6 +4,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
@@ -17,7 +18,7 @@ def _page(request: HttpRequest, template: str, partial: str, context: dict) -> H
     """Whole page for a normal request, the named partial for htmx."""
     name = f"{template}#{partial}" if request.htmx else template
     response = render(request, name, context)
-    response["Vary"] = "HX-Request"
+    patch_vary_headers(response, ["HX-Request"])
     return response
 
 
@@ -129,6 +130,17 @@ def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
         messages.info(request, f"Retrying {count} file(s).")
     else:
         messages.warning(request, "Nothing to retry: failed files were refused before reading.")
+    return redirect("knowledge:job_detail", pk=job.pk)
+
+
+@lead_required
+@require_POST
+def job_resume(request: HttpRequest, pk: int) -> HttpResponse:
+    """For a job whose worker died: queue it again; finished items are not redone."""
+    job = get_object_or_404(IngestJob, pk=pk)
+    if job.status in (IngestJob.Status.QUEUED, IngestJob.Status.RUNNING):
+        transaction.on_commit(lambda: tasks.ingest_job_run.delay(job.pk))
+        messages.info(request, "Job queued again; files already done are kept.")
     return redirect("knowledge:job_detail", pk=job.pk)
 
 

@@ -28,6 +28,7 @@ POST_VIEWS = {
     "knowledge:document_reingest": ("document", LEAD_ONLY),
     "knowledge:document_delete": ("document", LEAD_ONLY),
     "knowledge:job_retry": ("job", LEAD_ONLY),
+    "knowledge:job_resume": ("job", LEAD_ONLY),
 }
 PUBLIC = {"login", "logout", "healthz"}
 

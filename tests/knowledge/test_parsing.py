@@ -1,0 +1,97 @@
+import pytest
+
+from apps.knowledge.parsing import ParseError, parse_file, parse_jsonl
+from tests.knowledge import samples
+
+
+def _parse(name: str, data: bytes):
+    return parse_file(name=name, data=data, external_id=name)
+
+
+def test_markdown_front_matter_becomes_metadata():
+    doc = _parse("sync.md", samples.MARKDOWN)
+    assert doc.title == "Sync troubleshooting"
+    assert doc.product_line == "Enterprise"
+    assert str(doc.updated_at) == "2026-05-04"
+    assert doc.url == "https://docs.example/sync"
+    assert "product_line:" not in doc.text
+
+
+def test_markdown_keeps_headings_code_blocks_and_tables_whole():
+    doc = _parse("sync.md", samples.MARKDOWN)
+    kinds = {block.kind: block for block in doc.blocks}
+    assert kinds["code"].text.startswith("```bash") and "--resume" in kinds["code"].text
+    assert kinds["table"].text.count("\n") == 3
+    assert kinds["code"].heading_path == ("Sync troubleshooting", "Timeouts")
+
+
+def test_restructuredtext_sections_become_heading_paths():
+    doc = _parse("account.rst", samples.RST)
+    assert doc.title == "Account guide"
+    code = next(b for b in doc.blocks if b.kind == "code")
+    assert code.text == "skylark-sync --login"
+    storage = next(b for b in doc.blocks if "2 TB" in b.text)
+    assert storage.heading_path[-1] == "Storage"
+
+
+def test_html_drops_scripts_and_navigation_and_keeps_structure():
+    doc = _parse("guests.html", samples.HTML)
+    assert doc.title == "Guest access"
+    assert "alert" not in doc.text and "Home | Docs" not in doc.text
+    table = next(b for b in doc.blocks if b.kind == "table")
+    assert table.text == "Plan | Guests\nPro | 50"
+    assert table.heading_path == ("Guest access", "Limits")
+
+
+def test_plain_text_splits_into_paragraphs_and_titles_from_the_file_name():
+    doc = _parse("version_history.txt", samples.TEXT)
+    assert doc.title == "Version history"
+    assert len(doc.blocks) == 3
+
+
+def test_pdf_text_is_extracted_per_page():
+    doc = _parse(
+        "limits.pdf",
+        samples.pdf(["Enterprise allows 6,000 requests per minute."], title="API limits"),
+    )
+    assert doc.title == "API limits"
+    assert "6,000 requests per minute" in doc.text
+    assert doc.blocks[0].heading_path == ("Page 1",)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("empty.md", b"  \n", "empty"),
+        ("binary.txt", b"\x00\x01\x02binary", "binary"),
+        ("latin1.txt", "café".encode("latin-1"), "not valid UTF-8"),
+        ("broken.pdf", b"%PDF-1.4\n garbage", "could not be read"),
+        ("fake.pdf", b"this is not a pdf", "does not start like a PDF"),
+        ("image.png", b"\x89PNG", "Unsupported file type"),
+        ("only-front-matter.md", b"---\ntitle: x\n---\n", "No readable text"),
+    ],
+)
+def test_bad_files_raise_a_reason_a_person_can_act_on(name, data, reason):
+    with pytest.raises(ParseError, match=reason):
+        _parse(name, data)
+
+
+def test_jsonl_reports_each_malformed_line_with_its_number_and_keeps_the_rest():
+    data = samples.jsonl(
+        [
+            {"id": "a", "text": "First document.", "product_line": "Pro"},
+            "{not json",
+            {"text": "no id"},
+            {"id": "b", "text": "   "},
+            {"doc_id": "c", "text": "Aliased keys.", "domain": "dmv", "updated_at": "2026-01-02"},
+        ]
+    )
+    documents, errors = parse_jsonl(data)
+    assert [(line, doc.external_id) for line, doc in documents] == [(1, "a"), (5, "c")]
+    assert [(e.line, e.message.split(" (")[0]) for e in errors] == [
+        (2, "invalid JSON"),
+        (3, 'missing "id"'),
+        (4, 'missing or empty "text"'),
+    ]
+    assert documents[1][1].product_line == "dmv"
+    assert str(documents[1][1].updated_at) == "2026-01-02"
