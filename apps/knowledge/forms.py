@@ -28,6 +28,9 @@ class UploadForm(forms.Form):
         help_text="Markdown, reStructuredText, HTML, text, PDF, JSONL, or a .zip of them.",
     )
     folder = MultipleFileField(required=False, help_text="Or pick a whole folder.")
+    # Filled by app.js from each file's webkitRelativePath: browsers send only base names,
+    # and the folder path is what keeps pro/limits.md apart from enterprise/limits.md.
+    folder_paths = forms.CharField(required=False, widget=forms.HiddenInput)
     product_line = forms.ModelChoiceField(
         ProductLine.objects.all(),
         required=False,
@@ -40,10 +43,13 @@ class UploadForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        files = [*(self.files.getlist("files")), *(self.files.getlist("folder"))]
+        folder = self.files.getlist("folder")
+        paths = _paths(data.get("folder_paths", ""), len(folder))
+        files = [(f, f.name) for f in self.files.getlist("files")]
+        files += list(zip(folder, paths, strict=True))
         if not files:
             raise forms.ValidationError("Choose at least one file, folder or .zip.")
-        total = sum(f.size for f in files)
+        total = sum(f.size for f, _ in files)
         if total > settings.UPLOAD_MAX_BYTES:
             raise forms.ValidationError(
                 f"The upload is {total / 1024 / 1024:.1f} MB; the limit is "
@@ -51,6 +57,18 @@ class UploadForm(forms.Form):
             )
         data["all_files"] = files
         return data
+
+
+def _paths(raw: str, count: int) -> list[str]:
+    import json
+
+    try:
+        paths = json.loads(raw) if raw else []
+    except json.JSONDecodeError:
+        paths = []
+    if len(paths) != count or not all(isinstance(p, str) and p for p in paths):
+        return [""] * count
+    return [p.lstrip("/") for p in paths]
 
 
 class SearchForm(forms.Form):

@@ -249,6 +249,7 @@ def ingest_job_create(
     with transaction.atomic():
         job = IngestJob.objects.create(created_by=user, product_line=product_line, source=source)
         items = [item for upload in files for item in _items_for(job, upload)]
+        _refuse_duplicates(items)
         IngestItem.objects.bulk_create(items)
     return job
 
@@ -269,6 +270,20 @@ def _items_for(job: IngestJob, upload: UploadedFile) -> list[IngestItem]:
     if problem:
         item.status, item.error, item.content = IngestItem.Status.FAILED, problem, None
     return [item]
+
+
+def _refuse_duplicates(items: list[IngestItem]) -> None:
+    """Two files with one id in one upload would overwrite each other: refuse the later ones
+    with a message instead of silently keeping only the last."""
+    seen: set[str] = set()
+    for item in items:
+        if item.external_id in seen and item.status != IngestItem.Status.FAILED:
+            item.status, item.content = IngestItem.Status.FAILED, None
+            item.error = (
+                f"Another file in this upload is also called {item.external_id!r}. Upload the "
+                "folder or a .zip so each file keeps its path."
+            )
+        seen.add(item.external_id)
 
 
 def upload_problem(*, name: str, size: int) -> str:

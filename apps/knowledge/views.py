@@ -94,9 +94,9 @@ def upload(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         files = [
             services.UploadedFile(
-                name=f.name, data=f.read(), external_id=f.name, mtime=timezone.now()
+                name=f.name, data=f.read(), external_id=path or f.name, mtime=timezone.now()
             )
-            for f in form.cleaned_data["all_files"]
+            for f, path in form.cleaned_data["all_files"]
         ]
         job = services.ingest_job_create(
             files=files, user=request.user, product_line=form.cleaned_data["product_line"]

@@ -32,6 +32,15 @@
     pendingTimer = setTimeout(function () { pending = ""; }, 1200);
   });
 
+  // Folder uploads: browsers send only each file's base name, so pass the relative paths.
+  document.addEventListener("change", function (event) {
+    const input = event.target;
+    if (!input.matches || !input.matches("input[type=file][webkitdirectory]")) return;
+    const target = input.form && input.form.querySelector("input[name=folder_paths]");
+    if (!target) return;
+    target.value = JSON.stringify(Array.from(input.files, function (f) { return f.webkitRelativePath; }));
+  });
+
   document.addEventListener("click", function (event) {
     if (event.target.closest("[data-help]")) showHelp();
   });
