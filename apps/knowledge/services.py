@@ -62,6 +62,7 @@ class PreparedDocument:
     product_line: ProductLine | None
     drafts: list[ChunkDraft]
     codes: list[list[str]]
+    fallback_date: dt.date | None = None  # file time, when the document names no date
 
 
 # --- configuration --------------------------------------------------------------------------
@@ -135,6 +136,7 @@ def document_prepare(
     raw: bytes,
     product_line: ProductLine | None,
     patterns: list[re.Pattern],
+    fallback_date: dt.date | None = None,
 ) -> PreparedDocument:
     prefix_tokens = embedding.token_counts([parsed.title + " > " * 3])[0] + 16
     drafts = chunks_build(
@@ -152,6 +154,7 @@ def document_prepare(
         product_line=product_line,
         drafts=drafts,
         codes=[error_codes_find(text=d.text, patterns=patterns) for d in drafts],
+        fallback_date=fallback_date,
     )
 
 
@@ -165,33 +168,31 @@ def document_unchanged(*, external_id: str, content_hash: str, product_line) -> 
     ).exists()
 
 
-def documents_store(
-    *, prepared: list[PreparedDocument], fallback_date: dt.date | None = None
-) -> list[Document]:
+def documents_store(*, prepared: list[PreparedDocument]) -> list[Document]:
     """Embed the chunks of several documents in one batch, then write each document with its
     chunks in its own transaction: a search sees either the old or the new version, whole."""
+    vectors = documents_embed(prepared=prepared)
+    categories = list(ErrorCategory.objects.all())
+    return [_document_write(p, v, categories) for p, v in zip(prepared, vectors, strict=True)]
+
+
+def documents_embed(*, prepared: list[PreparedDocument]) -> list[list]:
+    """One encode call for all chunks of all documents (fuller batches, less padding), split
+    back per document."""
     texts = [
         embedding_text(title=p.parsed.title, heading_path=d.heading_path, text=d.text)
         for p in prepared
         for d in p.drafts
     ]
     vectors = iter(embedding.embed(texts))
-    categories = list(ErrorCategory.objects.all())
-    stored = []
-    for item in prepared:
-        item_vectors = [next(vectors) for _ in item.drafts]
-        stored.append(_document_write(item, item_vectors, categories, fallback_date))
-    return stored
+    return [[next(vectors) for _ in p.drafts] for p in prepared]
 
 
 def _document_write(
-    item: PreparedDocument,
-    vectors: list,
-    categories: list[ErrorCategory],
-    fallback_date: dt.date | None,
+    item: PreparedDocument, vectors: list, categories: list[ErrorCategory]
 ) -> Document:
     parsed = item.parsed
-    updated = parsed.updated_at or fallback_date
+    updated = parsed.updated_at or item.fallback_date
     with transaction.atomic():
         document, _ = Document.objects.select_for_update().update_or_create(
             external_id=parsed.external_id,
@@ -365,14 +366,13 @@ def ingest_job_run(*, job_id: int, progress: Callable[[IngestItem], None] | None
     IngestItem.objects.filter(job_id=job_id, status=IngestItem.Status.RUNNING).update(
         status=IngestItem.Status.PENDING
     )
-    patterns = active_patterns()
     job = IngestJob.objects.select_related("product_line").get(pk=job_id)
+    batch = _Batch(job=job, patterns=active_patterns(), progress=progress)
     for item_id in job.items.filter(status=IngestItem.Status.PENDING).values_list("id", flat=True):
         item = _item_claim(item_id)
         if item is not None:
-            ingest_item_process(item=item, job=job, patterns=patterns)
-        if progress:
-            progress(item)
+            batch.add(item)
+    batch.flush()
     IngestJob.objects.filter(pk=job_id).update(
         status=IngestJob.Status.DONE, finished_at=timezone.now()
     )
@@ -387,26 +387,85 @@ def _item_claim(item_id: int) -> IngestItem | None:
     return IngestItem.objects.get(pk=item_id)
 
 
-def ingest_item_process(*, item: IngestItem, job: IngestJob, patterns: list[re.Pattern]) -> None:
+class _Batch:
+    """Parses items one by one and embeds the documents of several items together."""
+
+    def __init__(self, *, job: IngestJob, patterns: list[re.Pattern], progress) -> None:
+        self.job, self.patterns, self.progress = job, patterns, progress
+        self.waiting: list[tuple[IngestItem, PreparedDocument]] = []
+
+    def add(self, item: IngestItem) -> None:
+        outcome = _guarded(item, lambda: _item_ingest(item, self.job, self.patterns))
+        if isinstance(outcome, PreparedDocument):
+            self.waiting.append((item, outcome))
+            if sum(len(p.drafts) for _, p in self.waiting) >= EMBED_GROUP_CHUNKS:
+                self.flush()
+        else:
+            self._finish(item, outcome)
+
+    def flush(self) -> None:
+        waiting, self.waiting = self.waiting, []
+        if not waiting:
+            return
+        vectors = _guarded_all(waiting, lambda: documents_embed(prepared=[p for _, p in waiting]))
+        if vectors is None:
+            return
+        categories = list(ErrorCategory.objects.all())
+        for (item, prepared), item_vectors in zip(waiting, vectors, strict=True):
+            outcome = _guarded(
+                item,
+                lambda p=prepared, v=item_vectors: _stored(p, v, categories),
+            )
+            self._finish(item, outcome)
+
+    def _finish(self, item: IngestItem, outcome: tuple[str, str, int, int]) -> None:
+        _item_save(item, outcome)
+        if self.progress:
+            self.progress(item)
+
+
+def _stored(prepared: PreparedDocument, vectors, categories) -> tuple[str, str, int, int]:
+    _document_write(prepared, vectors, categories)
+    return IngestItem.Status.DONE, "", 1, len(prepared.drafts)
+
+
+def _guarded(item: IngestItem, work):
+    """Run one item's step; a failure becomes that item's status, never the batch's."""
     try:
-        status, error, documents, chunks = _item_ingest(item, job, patterns)
+        return work()
     except ParseError as exc:
-        status, error, documents, chunks = IngestItem.Status.FAILED, str(exc), 0, 0
+        return IngestItem.Status.FAILED, str(exc), 0, 0
     except Exception as exc:  # a bug or a broken dependency must not stop the batch
         logger.exception("Ingesting %s failed", item.name)
-        status, error, documents, chunks = (
-            IngestItem.Status.FAILED,
-            f"Unexpected error: {type(exc).__name__}: {exc}",
-            0,
-            0,
-        )
-    item.status, item.error, item.documents, item.chunks = status, error, documents, chunks
+        return IngestItem.Status.FAILED, f"Unexpected error: {type(exc).__name__}: {exc}", 0, 0
+
+
+def _guarded_all(waiting, work):
+    try:
+        return work()
+    except Exception as exc:
+        logger.exception("Embedding a batch failed")
+        for item, _ in waiting:
+            _item_save(item, (IngestItem.Status.FAILED, f"Embedding failed: {exc}", 0, 0))
+        return None
+
+
+def _item_save(item: IngestItem, outcome: tuple[str, str, int, int]) -> None:
+    item.status, item.error, item.documents, item.chunks = outcome
     # The bytes are kept on the Document; dropping them here keeps the job table small.
-    item.content = None if status != IngestItem.Status.FAILED else item.content
+    item.content = None if item.status != IngestItem.Status.FAILED else item.content
     item.save(update_fields=["status", "error", "documents", "chunks", "content", "updated_at"])
 
 
-def _item_ingest(item: IngestItem, job: IngestJob, patterns) -> tuple[str, str, int, int]:
+def ingest_item_process(*, item: IngestItem, job: IngestJob, patterns: list[re.Pattern]) -> None:
+    """Ingest one claimed item on its own (no batching with others)."""
+    batch = _Batch(job=job, patterns=patterns, progress=None)
+    batch.add(item)
+    batch.flush()
+
+
+def _item_ingest(item: IngestItem, job: IngestJob, patterns):
+    """A finished outcome (failed, skipped, a JSONL file) or a document waiting for embedding."""
     data = bytes(item.content or b"")
     fallback_date = item.file_mtime.date() if item.file_mtime else None
     if format_for(item.name) == "jsonl":
@@ -419,11 +478,13 @@ def _item_ingest(item: IngestItem, job: IngestJob, patterns) -> tuple[str, str, 
         product_line=product_line,
     ):
         return IngestItem.Status.SKIPPED, "", 1, 0
-    prepared = document_prepare(
-        parsed=parsed, raw=data, product_line=product_line, patterns=patterns
+    return document_prepare(
+        parsed=parsed,
+        raw=data,
+        product_line=product_line,
+        patterns=patterns,
+        fallback_date=fallback_date,
     )
-    documents_store(prepared=[prepared], fallback_date=fallback_date)
-    return IngestItem.Status.DONE, "", 1, len(prepared.drafts)
 
 
 def _product_line_from(parsed: ParsedDocument, external_id: str) -> ProductLine | None:
@@ -461,18 +522,22 @@ def _jsonl_ingest(item, job, data, patterns, fallback_date) -> tuple[str, str, i
         try:
             pending.append(
                 document_prepare(
-                    parsed=parsed, raw=raw, product_line=product_line, patterns=patterns
+                    parsed=parsed,
+                    raw=raw,
+                    product_line=product_line,
+                    patterns=patterns,
+                    fallback_date=fallback_date,
                 )
             )
         except ParseError as exc:
             messages.append(f"line {line}: {exc}")
             continue
         if sum(len(p.drafts) for p in pending) >= EMBED_GROUP_CHUNKS:
-            chunks += _store_group(pending, fallback_date)
+            chunks += _store_group(pending)
             stored += len(pending)
             pending = []
     if pending:
-        chunks += _store_group(pending, fallback_date)
+        chunks += _store_group(pending)
         stored += len(pending)
     if not stored:
         return IngestItem.Status.FAILED, "\n".join(messages) or "No valid records.", 0, 0
@@ -482,8 +547,8 @@ def _jsonl_ingest(item, job, data, patterns, fallback_date) -> tuple[str, str, i
     return status, "\n".join(messages), stored, chunks
 
 
-def _store_group(pending: list[PreparedDocument], fallback_date) -> int:
-    documents_store(prepared=pending, fallback_date=fallback_date)
+def _store_group(pending: list[PreparedDocument]) -> int:
+    documents_store(prepared=pending)
     return sum(len(p.drafts) for p in pending)
 
 

@@ -33,7 +33,9 @@ def test_a_lead_uploads_docs_watches_progress_and_finds_the_right_chunk(
     assert Document.objects.filter(external_id="docs/pro/plan-limits.md").exists()
 
     page.get_by_role("link", name="Hit testing", exact=True).click()
-    page.get_by_label("Question", exact=True).fill("Uploads on the enterprise plan stop with ERR_SYNC_TIMEOUT")
+    page.get_by_label("Question", exact=True).fill(
+        "Uploads on the enterprise plan stop with ERR_SYNC_TIMEOUT"
+    )
     page.get_by_label("Question", exact=True).press("Enter")
     first = page.locator(".hit").first
     first.wait_for()
