@@ -26,6 +26,7 @@ trap cleanup EXIT INT TERM
 
 python manage.py migrate --noinput
 python manage.py seed_demo
+python manage.py llm_model --prepare
 
 celery -A reviewdesk worker -Q default,ingest,llm --concurrency "${WORKER_CONCURRENCY:-2}" \
   --loglevel INFO >>var/log/worker.log 2>&1 &

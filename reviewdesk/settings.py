@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.knowledge",
+    "apps.llm",
 ]
 
 MIDDLEWARE = [
@@ -221,6 +222,22 @@ HNSW_EF_SEARCH = env_int("HNSW_EF_SEARCH", 100, minimum=10)
 # per document raised hit@10 from 0.905 to 0.911 and hit@5 from 0.836 to 0.842.
 RETRIEVAL_RRF_K = env_int("RETRIEVAL_RRF_K", 20, minimum=1)
 RETRIEVAL_MAX_CHUNKS_PER_DOCUMENT = env_int("RETRIEVAL_MAX_CHUNKS_PER_DOCUMENT", 2, minimum=1)
+
+# Language model: LLM_BASE_URL (any OpenAI-compatible server), else llama.cpp in-process with
+# LLM_MODEL_PATH or the packaged Gemma 3 270M.
+LLM_MODEL_PATH = env_str("LLM_MODEL_PATH", "")
+LLM_BASE_URL = env_str("LLM_BASE_URL", "")
+LLM_API_KEY = env_str("LLM_API_KEY", "")
+LLM_MODEL = env_str("LLM_MODEL", "default")
+# "json_schema" (OpenAI, vLLM, llama.cpp's llama-server) or "json_object" (llama-cpp-python).
+LLM_RESPONSE_FORMAT = env_str("LLM_RESPONSE_FORMAT", "json_schema")
+LLM_TEMPERATURE = env_float("LLM_TEMPERATURE", 0.0)
+LLM_TIMEOUT = env_float("LLM_TIMEOUT", 120.0)
+LLM_HTTP_RETRIES = env_int("LLM_HTTP_RETRIES", 2, minimum=0)
+LLM_MAX_ATTEMPTS = env_int("LLM_MAX_ATTEMPTS", 3, minimum=1)
+LLM_CONTEXT = env_int("LLM_CONTEXT", 4096, minimum=256)
+LLM_THREADS = env_int("LLM_THREADS", os.cpu_count() or 2, minimum=1)
+LLM_GPU_LAYERS = env_int("LLM_GPU_LAYERS", 0, minimum=-1)
 
 LOGGING = {
     "version": 1,

@@ -8,5 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("apps.accounts.urls")),
     path("knowledge/", include("apps.knowledge.urls")),
+    path("llm/", include("apps.llm.urls")),
     path("", include("apps.core.urls")),
 ]

@@ -32,6 +32,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "knowledge.add_ingestjob",
         "knowledge.view_evalrun",
         "knowledge.add_evalrun",
+        "llm.view_llmcall",
+        "llm.view_promptversion",
     ],
 }
 

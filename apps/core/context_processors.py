@@ -21,6 +21,7 @@ NAV_ITEMS = [
     NavItem("Hit testing", "knowledge:search", REVIEWER_SCREENS, "g s"),
     NavItem("Ingest", "knowledge:upload", LEAD_SCREENS, "g i"),
     NavItem("Evaluation", "knowledge:eval_list", LEAD_SCREENS, "g e"),
+    NavItem("Model telemetry", "llm:telemetry", LEAD_SCREENS, "g m"),
 ]
 
 

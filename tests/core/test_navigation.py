@@ -7,8 +7,16 @@ from tests import factories
 @pytest.mark.parametrize(
     ("make_user", "visible", "hidden"),
     [
-        (factories.reviewer, ["Documents", "Hit testing"], ["Ingest", "Evaluation", "Admin"]),
-        (factories.lead, ["Documents", "Hit testing", "Ingest", "Evaluation"], ["Admin"]),
+        (
+            factories.reviewer,
+            ["Documents", "Hit testing"],
+            ["Ingest", "Evaluation", "Model telemetry", "Admin"],
+        ),
+        (
+            factories.lead,
+            ["Documents", "Hit testing", "Ingest", "Evaluation", "Model telemetry"],
+            ["Admin"],
+        ),
         (factories.admin, ["Documents", "Ingest", "Evaluation", "Admin"], []),
     ],
 )

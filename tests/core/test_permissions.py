@@ -22,6 +22,7 @@ VIEWS = {
     "knowledge:upload": (None, LEAD_ONLY),
     "knowledge:job_detail": ("job", LEAD_ONLY),
     "knowledge:eval_list": (None, LEAD_ONLY),
+    "llm:telemetry": (None, LEAD_ONLY),
 }
 # POST-only views: GET is refused (405) for anyone allowed in; the permission still applies.
 POST_VIEWS = {

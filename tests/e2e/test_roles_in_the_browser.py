@@ -10,8 +10,16 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
     ("make", "role", "links"),
     [
         (factories.reviewer, "Reviewer", ["Documents", "Hit testing"]),
-        (factories.lead, "Support lead", ["Documents", "Hit testing", "Ingest", "Evaluation"]),
-        (factories.admin, "Admin", ["Documents", "Hit testing", "Ingest", "Evaluation", "Admin"]),
+        (
+            factories.lead,
+            "Support lead",
+            ["Documents", "Hit testing", "Ingest", "Evaluation", "Model telemetry"],
+        ),
+        (
+            factories.admin,
+            "Admin",
+            ["Documents", "Hit testing", "Ingest", "Evaluation", "Model telemetry", "Admin"],
+        ),
     ],
 )
 def test_each_role_logs_in_and_sees_its_navigation(page, live_server, make, role, links):
