@@ -215,6 +215,7 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 35 * 60, minimum=1)
 # Knowledge base
 EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "")  # empty: the packaged all-MiniLM-L6-v2
 EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 64, minimum=1)
+EMBEDDING_MAX_TOKENS = env_int("EMBEDDING_MAX_TOKENS", 512, minimum=32)
 CHUNK_TOKENS = env_int("CHUNK_TOKENS", 300, minimum=16)
 CHUNK_OVERLAP_TOKENS = env_int("CHUNK_OVERLAP_TOKENS", 50, minimum=0)
 HNSW_EF_SEARCH = env_int("HNSW_EF_SEARCH", 100, minimum=10)

@@ -11,9 +11,8 @@ from django.conf import settings
 _lock = threading.Lock()
 
 # all-MiniLM-L6-v2 ships with max_seq_length 256 but has 512 position embeddings. A 300-token
-# chunk plus its title/section prefix would be cut at 256, so the model reads up to this many
-# tokens instead (measured on doc2dial: see the README's retrieval figures).
-MODEL_MAX_TOKENS = 512
+# chunk plus its title/section prefix would be cut at 256, so by default the model reads up to
+# EMBEDDING_MAX_TOKENS (512; measured on doc2dial, see the README).
 
 
 def model_path() -> str:
@@ -34,9 +33,10 @@ def embedding_model():
     transformers_logging.set_verbosity_error()
     with _lock:
         model = SentenceTransformer(model_path(), device="cpu")
-        limit = model.tokenizer.model_max_length
-        position_limit = getattr(model[0].auto_model.config, "max_position_embeddings", limit)
-        model.max_seq_length = min(MODEL_MAX_TOKENS, position_limit)
+        position_limit = getattr(
+            model[0].auto_model.config, "max_position_embeddings", settings.EMBEDDING_MAX_TOKENS
+        )
+        model.max_seq_length = min(settings.EMBEDDING_MAX_TOKENS, position_limit)
         return model
 
 

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from apps.llm.models import LLMCall, PromptVersion
+from apps.llm.prompts import prompt_versions_sync
 
 
 @admin.register(PromptVersion)
@@ -12,6 +13,10 @@ class PromptVersionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def changelist_view(self, request, extra_context=None):
+        prompt_versions_sync()
+        return super().changelist_view(request, extra_context)
 
 
 @admin.register(LLMCall)

@@ -35,3 +35,12 @@ def prompt_render(name: str, **variables: str) -> RenderedPrompt:
 
 def prompt_names() -> list[str]:
     return sorted(p.stem for p in PROMPT_DIR.glob("*.txt"))
+
+
+def prompt_versions_sync() -> None:
+    """Record every template file as it is now, so admins see prompts before their first use."""
+    from apps.llm.models import PromptVersion
+
+    for name in prompt_names():
+        text, digest = _template(name)
+        PromptVersion.objects.get_or_create(name=name, content_hash=digest, defaults={"text": text})

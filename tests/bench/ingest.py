@@ -22,6 +22,12 @@ def _uploads(limit: int) -> list[services.UploadedFile]:
     ]
 
 
+def _timed_encode(texts: list[str]) -> float:
+    started = time.perf_counter()
+    embedding.embed(texts)
+    return time.perf_counter() - started
+
+
 def run(*, limit: int = 0) -> dict:
     embedding.embed(["warm up the model before timing"])
     Document.objects.all().delete()
@@ -39,9 +45,7 @@ def run(*, limit: int = 0) -> dict:
         )
         for c in chunks
     ]
-    started = time.perf_counter()
-    embedding.embed(texts)
-    raw_seconds = time.perf_counter() - started
+    raw_seconds = min(_timed_encode(texts) for _ in range(2))  # best of two: favours raw
     pipeline_rate = len(chunks) / pipeline_seconds
     raw_rate = len(chunks) / raw_seconds
     return {

@@ -70,3 +70,11 @@ def test_llm_check_prints_backend_model_output_and_timings(capsys):
     assert "ms/token" in out and "tokens/s" in out
     assert "structured (PlanAnswer):" in out
     assert LLMCall.objects.filter(purpose="llm_check").count() == 1
+
+
+def test_admins_see_every_prompt_template_even_before_its_first_use(client):
+    client.force_login(factories.admin())
+    body = client.get("/admin/llm/promptversion/").content.decode()
+    assert set(PromptVersion.objects.values_list("name", flat=True)) == {"check", "triage"}
+    for version in PromptVersion.objects.all():
+        assert version.content_hash in body
