@@ -10,9 +10,9 @@ from django.conf import settings
 
 _lock = threading.Lock()
 
-# all-MiniLM-L6-v2 ships with max_seq_length 256 but has 512 position embeddings. A 300-token
-# chunk plus its title/section prefix would be cut at 256, so by default the model reads up to
-# EMBEDDING_MAX_TOKENS (512; measured on doc2dial, see the README).
+# all-MiniLM-L6-v2 reads 256 tokens but has 512 position embeddings. The model reads
+# EMBEDDING_MAX_TOKENS (default 256) and chunks are built to fit it: on doc2dial, chunks fitted
+# to 256 beat 300-token chunks read at 512 on hit@1, hit@5 and MRR (README).
 
 
 def model_path() -> str:

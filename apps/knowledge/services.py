@@ -138,7 +138,11 @@ def document_prepare(
     patterns: list[re.Pattern],
     fallback_date: dt.date | None = None,
 ) -> PreparedDocument:
-    prefix_tokens = embedding.token_counts([parsed.title + " > " * 3])[0] + 16
+    # Every chunk is embedded behind its title and section path: budget for the longest one
+    # (plus a small margin for tokens merging at the seam) so nothing is cut by the model.
+    paths = {block.heading_path for block in parsed.blocks} or {()}
+    prefixes = [embedding_text(title=parsed.title, heading_path=p, text="") for p in paths]
+    prefix_tokens = max(embedding.token_counts(prefixes)) + 2
     drafts = chunks_build(
         parsed.blocks,
         max_tokens=chunk_budget(prefix_tokens),

@@ -40,6 +40,22 @@ def test_every_supported_format_is_ingested_with_its_chunks_and_embeddings():
     assert Chunk.objects.filter(search_vector__isnull=True).count() == 0
 
 
+def test_no_chunk_with_its_title_and_section_prefix_exceeds_what_the_model_reads():
+    from apps.knowledge import embedding
+
+    long_title = b"---\ntitle: " + b"A very long document title about sync " * 6 + b"\n---\n"
+    ingest({"long.md": long_title + samples.MARKDOWN.split(b"---\n", 2)[2] * 12})
+    chunks = list(Chunk.objects.select_related("document"))
+    assert len(chunks) > 1
+    texts = [
+        services.embedding_text(
+            title=c.document.title, heading_path=tuple(c.heading_path.split(" > ")), text=c.text
+        )
+        for c in chunks
+    ]
+    assert max(embedding.token_counts(texts)) <= embedding.max_tokens()
+
+
 def test_a_bad_file_fails_alone_with_its_reason_and_the_batch_goes_on(settings):
     settings.UPLOAD_MAX_FILE_BYTES = 50_000
     bad = {
