@@ -70,7 +70,10 @@ class PreparedDocument:
 
 def chunk_config() -> str:
     """What a document's chunks depend on besides its content; a change re-chunks it."""
-    return f"{settings.CHUNK_TOKENS}/{settings.CHUNK_OVERLAP_TOKENS}/{embedding.model_path()[-40:]}"
+    return (
+        f"{settings.CHUNK_TOKENS}/{settings.CHUNK_OVERLAP_TOKENS}/"
+        f"{settings.EMBEDDING_MAX_TOKENS}/{embedding.model_path()[-40:]}"
+    )
 
 
 def chunk_budget(prefix_tokens: int = 0) -> int:
