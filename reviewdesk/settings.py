@@ -99,6 +99,8 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.knowledge",
     "apps.llm",
+    "apps.synthetic",
+    "apps.oversight",
 ]
 
 MIDDLEWARE = [
@@ -239,6 +241,9 @@ LLM_MAX_ATTEMPTS = env_int("LLM_MAX_ATTEMPTS", 3, minimum=1)
 LLM_CONTEXT = env_int("LLM_CONTEXT", 4096, minimum=256)
 LLM_THREADS = env_int("LLM_THREADS", os.cpu_count() or 2, minimum=1)
 LLM_GPU_LAYERS = env_int("LLM_GPU_LAYERS", 0, minimum=-1)
+
+# Synthetic Q&A: questions at least this similar (cosine) to an earlier one are duplicates.
+SYNTHETIC_DUPLICATE_SIMILARITY = env_float("SYNTHETIC_DUPLICATE_SIMILARITY", 0.92)
 
 LOGGING = {
     "version": 1,

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 
 # Valkey database 1 for tests: a dev worker (database 0) never takes a test task. Set before
 # any worker subprocess starts; the producer side is pointed there in `_test_broker`.
@@ -111,3 +112,13 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
             process.wait(30)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture
+def demo_docs(db):
+    """The demo product's documentation, ingested for real (embedding model included)."""
+    from tests.factories import ProductLineFactory
+
+    ProductLineFactory(name="Pro", slug="pro", aliases="pro plan")
+    ProductLineFactory(name="Enterprise", slug="enterprise", aliases="enterprise plan, ent")
+    call_command("seed_demo", verbosity=0, stdout=open("/dev/null", "w"))  # noqa: SIM115

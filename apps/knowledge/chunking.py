@@ -50,16 +50,19 @@ def sentences_split(text: str) -> list[str]:
 
 
 def _line_groups(text: str) -> list[str]:
-    """Join wrapped lines back into paragraphs; every list item starts a group of its own."""
+    """Join wrapped lines back into paragraphs; a blank line or a list item starts a new one."""
     groups: list[str] = []
+    open_group = False
     for line in text.splitlines():
         if not line.strip():
+            open_group = False
             continue
-        continues = groups and not _LIST_ITEM.match(line)
+        continues = open_group and not _LIST_ITEM.match(line)
         if continues and (not _LIST_ITEM.match(groups[-1]) or line.startswith((" ", "\t"))):
             groups[-1] += " " + line.strip()
         else:
             groups.append(line.strip())
+        open_group = True
     return groups
 
 

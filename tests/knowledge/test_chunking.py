@@ -102,3 +102,12 @@ def test_chunks_carry_the_heading_path_they_start_in(count):
     assert chunks[0].heading_path == ("Guide",)
     assert chunks[-1].heading_path == ("Guide", "Limits")
     assert re.match(r"# Guide", chunks[0].text)
+
+
+def test_paragraphs_and_headings_in_chunk_text_are_separate_sentences():
+    text = "## Storage full\n\nE2051 appears when the workspace is full.\nIt pauses sync."
+    assert sentences_split(text) == [
+        "## Storage full",
+        "E2051 appears when the workspace is full.",
+        "It pauses sync.",
+    ]

@@ -75,6 +75,9 @@ def test_llm_check_prints_backend_model_output_and_timings(capsys):
 def test_admins_see_every_prompt_template_even_before_its_first_use(client):
     client.force_login(factories.admin())
     body = client.get("/admin/llm/promptversion/").content.decode()
-    assert set(PromptVersion.objects.values_list("name", flat=True)) == {"check", "triage"}
+    from apps.llm.prompts import prompt_names
+
+    assert set(PromptVersion.objects.values_list("name", flat=True)) == set(prompt_names())
+    assert {"check", "triage", "qa_pair"} <= set(prompt_names())
     for version in PromptVersion.objects.all():
         assert version.content_hash in body

@@ -1,0 +1,38 @@
+from django.db.models import Count, Q
+
+from apps.synthetic.models import QAPair
+
+
+def pair_distribution(*, run=None) -> list[dict]:
+    """Pairs per product line and state: what an export would contain, before it is made."""
+    pairs = QAPair.objects.all() if run is None else QAPair.objects.filter(run=run)
+    return list(
+        pairs.values("product_line__name")
+        .annotate(
+            total=Count("id"),
+            approved=Count("id", filter=Q(status=QAPair.Status.APPROVED)),
+            exportable=Count(
+                "id",
+                filter=Q(status=QAPair.Status.APPROVED, verified=True, duplicate_of__isnull=True),
+            ),
+            pending=Count("id", filter=Q(status=QAPair.Status.PENDING)),
+            unverified=Count("id", filter=Q(verified=False)),
+            duplicates=Count("id", filter=Q(duplicate_of__isnull=False)),
+        )
+        .order_by("product_line__name")
+    )
+
+
+def approved_pairs_as_queries() -> list[dict]:
+    """Approved pairs as a labelled retrieval set: question → the document it came from."""
+    from apps.synthetic.export import exportable_pairs
+
+    return [
+        {
+            "question": p.question,
+            "gold_doc_id": p.document.external_id,
+            "product_line": p.product_line.name if p.product_line else "",
+        }
+        for p in exportable_pairs()
+        if p.document
+    ]

@@ -1,0 +1,216 @@
+"""Writes for synthetic Q&A: generation runs and the pairs they produce."""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from pgvector.django import CosineDistance
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from apps.knowledge import embedding
+from apps.knowledge.chunking import sentences_split
+from apps.knowledge.models import Chunk
+from apps.llm.prompts import prompt_render
+from apps.llm.services import structured_generate
+from apps.synthetic.models import QUESTION_KINDS, GenerationRun, QAPair
+
+logger = logging.getLogger(__name__)
+KIND_LABELS = dict(QUESTION_KINDS)
+_SPACE = re.compile(r"\s+")
+
+
+def normalise(text: str) -> str:
+    return _SPACE.sub(" ", text).strip()
+
+
+def quote_verified(*, quote: str, source: str) -> bool:
+    """The quote appears word for word in the source, whitespace aside."""
+    quote = normalise(quote)
+    return bool(quote) and quote in normalise(source)
+
+
+def _draft_schema(sentence_ids: list[str]) -> type[BaseModel]:
+    """The supporting sentence is an id from the list: the model cannot invent a quote."""
+    from typing import Literal
+
+    return create_model(
+        "QADraft",
+        __config__=ConfigDict(extra="forbid"),
+        question=(str, Field(min_length=10, max_length=300)),
+        answer=(str, Field(min_length=2, max_length=600)),
+        support=(Literal[tuple(sentence_ids)], ...),
+    )
+
+
+def generation_run_create(
+    *,
+    user=None,
+    product_lines=(),
+    kinds: list[str],
+    per_chunk: int,
+    chunk_limit: int,
+    seed: int = 0,
+) -> GenerationRun:
+    run = GenerationRun.objects.create(
+        created_by=user,
+        kinds=kinds or list(KIND_LABELS),
+        per_chunk=per_chunk,
+        chunk_limit=chunk_limit,
+        seed=seed,
+    )
+    run.product_lines.set(product_lines)
+    return run
+
+
+def chunks_sample(*, run: GenerationRun) -> list[Chunk]:
+    """Stratified by product line: take chunks from each line in turn, so a line with most of
+    the docs cannot crowd the others out (the article's Pro/Enterprise confusion)."""
+    chunks = Chunk.objects.exclude(product_line=None).defer("embedding", "search_vector")
+    lines = list(run.product_lines.values_list("pk", flat=True))
+    if lines:
+        chunks = chunks.filter(product_line_id__in=lines)
+    rng = random.Random(run.seed)
+    per_line: dict[int, list[Chunk]] = {}
+    for chunk in chunks.order_by("id"):
+        per_line.setdefault(chunk.product_line_id, []).append(chunk)
+    for pool in per_line.values():
+        rng.shuffle(pool)
+    picked: list[Chunk] = []
+    while len(picked) < run.chunk_limit and any(per_line.values()):
+        for line_id in sorted(per_line):
+            if per_line[line_id] and len(picked) < run.chunk_limit:
+                picked.append(per_line[line_id].pop())
+    return picked
+
+
+def generation_run_execute(*, run_id: int, backend=None) -> None:
+    if not GenerationRun.objects.filter(pk=run_id, status=GenerationRun.Status.QUEUED).update(
+        status=GenerationRun.Status.RUNNING
+    ):
+        return
+    run = GenerationRun.objects.get(pk=run_id)
+    chunks = chunks_sample(run=run)
+    GenerationRun.objects.filter(pk=run_id).update(total_chunks=len(chunks))
+    kinds = run.kinds or list(KIND_LABELS)
+    turn = 0
+    for chunk in chunks:
+        if GenerationRun.objects.filter(pk=run_id, cancel_requested=True).exists():
+            _finish(run_id, GenerationRun.Status.CANCELLED)
+            return
+        for _ in range(run.per_chunk):
+            pair_generate(run=run, chunk=chunk, kind=kinds[turn % len(kinds)], backend=backend)
+            turn += 1
+        GenerationRun.objects.filter(pk=run_id).update(done_chunks=F("done_chunks") + 1)
+    _finish(run_id, GenerationRun.Status.DONE)
+
+
+def _finish(run_id: int, status: str) -> None:
+    GenerationRun.objects.filter(pk=run_id).update(status=status, finished_at=timezone.now())
+
+
+def pair_generate(*, run: GenerationRun, chunk: Chunk, kind: str, backend=None) -> QAPair:
+    sentences = sentences_split(chunk.text)[:40]
+    ids = [f"S{i}" for i in range(1, len(sentences) + 1)]
+    prompt = prompt_render(
+        "qa_pair",
+        sentences="\n".join(f"{sid}: {s}" for sid, s in zip(ids, sentences, strict=True)),
+        kind=KIND_LABELS.get(kind, kind),
+    )
+    result = structured_generate(
+        purpose="synthetic_qa",
+        prompt=prompt,
+        schema=_draft_schema(ids),
+        max_tokens=160,
+        backend=backend,
+    )
+    pair = QAPair(
+        run=run,
+        chunk=chunk,
+        document_id=chunk.document_id,
+        product_line_id=chunk.product_line_id,
+        source_text=chunk.text,
+        kind=kind,
+        llm_call=result.call,
+        model=result.call.model,
+        prompt_version=f"{prompt.name}@{prompt.content_hash[:12]}",
+        raw_output=result.raw_outputs[-1] if result.raw_outputs else "",
+    )
+    if result.value is None:
+        # Kept for a person to see, never exported.
+        pair.status = QAPair.Status.NEEDS_HUMAN
+        pair.question = pair.answer = pair.quote = ""
+    else:
+        value = result.value
+        pair.question, pair.answer = value.question.strip(), value.answer.strip()
+        pair.quote = sentences[ids.index(value.support)]
+        pair.verified = quote_verified(quote=pair.quote, source=chunk.text)
+        pair.question_embedding = embedding.embed([pair.question])[0]
+    with transaction.atomic():
+        pair.save()
+        if pair.question_embedding is not None:
+            pair.duplicate_of = duplicate_find(pair=pair)
+            pair.save(update_fields=["duplicate_of"])
+    return pair
+
+
+def duplicate_find(*, pair: QAPair) -> QAPair | None:
+    """The earliest earlier pair whose question means nearly the same (cosine similarity at
+    or above SYNTHETIC_DUPLICATE_SIMILARITY)."""
+    limit = 1 - settings.SYNTHETIC_DUPLICATE_SIMILARITY
+    return (
+        QAPair.objects.filter(pk__lt=pair.pk, question_embedding__isnull=False)
+        .annotate(distance=CosineDistance("question_embedding", pair.question_embedding))
+        .filter(distance__lte=limit)
+        .order_by("pk")
+        .first()
+    )
+
+
+def generation_run_cancel(*, run: GenerationRun) -> None:
+    GenerationRun.objects.filter(pk=run.pk).update(cancel_requested=True)
+    GenerationRun.objects.filter(pk=run.pk, status=GenerationRun.Status.QUEUED).update(
+        status=GenerationRun.Status.CANCELLED, finished_at=timezone.now()
+    )
+
+
+# --- review ------------------------------------------------------------------------------
+
+
+def pair_approve(
+    *, pair: QAPair, user, question: str | None = None, answer: str | None = None, reason: str = ""
+) -> QAPair:
+    """Approve, after applying a reviewer's edits; every changed field goes to the edit log."""
+    from apps.oversight.services import edit_log_record
+
+    changes = {"question": question, "answer": answer}
+    with transaction.atomic():
+        locked = QAPair.objects.select_for_update().get(pk=pair.pk)
+        for field, new in changes.items():
+            if new is None or normalise(new) == normalise(getattr(locked, field)):
+                continue
+            edit_log_record(
+                obj=locked,
+                field=field,
+                before=getattr(locked, field),
+                after=new.strip(),
+                editor=user,
+                reason=reason,
+                model=locked.model,
+                prompt_version=locked.prompt_version,
+            )
+            setattr(locked, field, new.strip())
+        locked.status = QAPair.Status.APPROVED
+        locked.save(update_fields=["question", "answer", "status"])
+    return locked
+
+
+def pair_reject(*, pair: QAPair, user, reason: str) -> QAPair:
+    QAPair.objects.filter(pk=pair.pk).update(status=QAPair.Status.REJECTED)
+    pair.refresh_from_db()
+    return pair

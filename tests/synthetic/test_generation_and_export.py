@@ -1,0 +1,202 @@
+import json
+
+import pytest
+from django.core.management import call_command
+
+from apps.knowledge.models import Chunk
+from apps.llm.backends import Completion
+from apps.oversight.models import EditLogEntry
+from apps.synthetic import selectors, services
+from apps.synthetic.export import export_create, exportable_pairs
+from apps.synthetic.models import GenerationRun, QAPair
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+class Scripted:
+    """Answers every prompt with the next scripted output (for the logic around the model)."""
+
+    name, model = "scripted", "script"
+
+    def __init__(self, outputs):
+        self.outputs = list(outputs)
+
+    def complete(self, prompt, *, json_schema=None, max_tokens=256):
+        text = self.outputs.pop(0) if self.outputs else '{"oops": 1}'
+        return Completion(
+            text=text,
+            prompt_tokens=1,
+            completion_tokens=1,
+            time_to_first_token_ms=1.0,
+            total_ms=1.0,
+        )
+
+
+def _draft(question, answer="An answer.", support="S1"):
+    return json.dumps({"question": question, "answer": answer, "support": support})
+
+
+def _run(lines=(), limit=6, per_chunk=1):
+    return services.generation_run_create(
+        product_lines=lines,
+        kinds=["limits", "how_to"],
+        per_chunk=per_chunk,
+        chunk_limit=limit,
+        seed=1,
+    )
+
+
+def test_sampling_is_balanced_across_product_lines(demo_docs):
+    run = _run(limit=4)
+    chunks = services.chunks_sample(run=run)
+    names = sorted(chunk.product_line.name for chunk in chunks)
+    assert names == ["Enterprise", "Enterprise", "Pro", "Pro"]
+
+
+def test_each_pair_keeps_provenance_a_verbatim_quote_and_duplicates_are_marked(demo_docs):
+    backend = Scripted(
+        [
+            _draft("How much storage does each member get on this plan?"),
+            _draft("How much storage does each member get on this plan?"),
+            _draft("What should I do when sync stops with a timeout error?", support="S2"),
+            "not json at all",
+            "still not json",
+            "{}",
+        ]
+    )
+    run = _run(limit=4)
+    services.generation_run_execute(run_id=run.pk, backend=backend)
+    run.refresh_from_db()
+    assert run.status == GenerationRun.Status.DONE and run.done_chunks == 4
+    pairs = list(run.pairs.order_by("id"))
+    first, second, third, failed = pairs
+    assert first.chunk and first.document and first.product_line and first.llm_call
+    assert first.prompt_version.startswith("qa_pair@") and first.model == "script"
+    assert first.verified and first.quote in Chunk.objects.get(pk=first.chunk_id).text
+    assert second.duplicate_of == first and third.duplicate_of is None
+    assert failed.status == QAPair.Status.NEEDS_HUMAN and failed.raw_output == "{}"
+
+
+def test_a_cancelled_run_stops_before_the_next_chunk(demo_docs):
+    run = _run(limit=4)
+    services.generation_run_cancel(run=run)
+    run.refresh_from_db()
+    assert run.status == GenerationRun.Status.CANCELLED
+    services.generation_run_execute(run_id=run.pk, backend=Scripted([]))
+    assert run.pairs.count() == 0
+
+
+def test_quote_verification_ignores_whitespace_only():
+    source = "Pro keeps 30 days\nof version history."
+    assert services.quote_verified(quote="Pro keeps 30 days of version history.", source=source)
+    assert not services.quote_verified(quote="Pro keeps 60 days", source=source)
+    assert not services.quote_verified(quote="   ", source=source)
+
+
+@pytest.fixture
+def reviewed(demo_docs):
+    """Pairs in every state an export must tell apart."""
+    outputs = [
+        _draft(f"Distinct question number {i} about {topic}?")
+        for i, topic in enumerate(
+            ["quotas", "sso", "legal holds", "history", "billing", "guests", "proxies", "clocks"]
+        )
+    ]
+    run = _run(limit=8)
+    services.generation_run_execute(run_id=run.pk, backend=Scripted(outputs))
+    pairs = list(run.pairs.order_by("id"))
+    lead = factories.lead()
+    services.pair_approve(pair=pairs[0], user=lead)
+    services.pair_approve(
+        pair=pairs[1], user=lead, answer="An edited, better answer.", reason="more precise"
+    )
+    services.pair_approve(pair=pairs[2], user=lead)
+    QAPair.objects.filter(pk=pairs[2].pk).update(verified=False)
+    services.pair_approve(pair=pairs[3], user=lead)
+    QAPair.objects.filter(pk=pairs[3].pk).update(duplicate_of=pairs[0])
+    services.pair_reject(pair=pairs[4], user=lead, reason="wrong")
+    services.pair_approve(pair=pairs[6], user=lead)
+    return {"pairs": pairs, "lead": lead, "exportable": {pairs[0].pk, pairs[1].pk, pairs[6].pk}}
+
+
+def test_edits_are_logged_with_before_after_editor_and_reason(reviewed):
+    entry = EditLogEntry.objects.get()
+    pair = reviewed["pairs"][1]
+    assert (entry.object_type, entry.object_id, entry.field) == (
+        "synthetic.qapair",
+        pair.pk,
+        "answer",
+    )
+    assert entry.before == "An answer." and entry.after == "An edited, better answer."
+    assert entry.editor == reviewed["lead"] and entry.editor_role == "Support lead"
+    assert entry.reason == "more precise" and "+An edited" in entry.diff
+    assert entry.model == "script" and entry.prompt_version.startswith("qa_pair@")
+
+
+def test_only_approved_verified_non_duplicate_pairs_are_exported(reviewed):
+    assert {p.pk for p in exportable_pairs()} == reviewed["exportable"]
+    export = export_create(fmt="chat", val_fraction=0.0, seed=3)
+    lines = [json.loads(line) for line in export.train.splitlines()]
+    assert len(lines) == 3 and export.validation == ""
+    answers = {line["messages"][2]["content"] for line in lines}
+    assert "An edited, better answer." in answers
+    assert [m["role"] for m in lines[0]["messages"]] == ["system", "user", "assistant"]
+    ids = set(export.manifest["pair_ids"]["train"])
+    assert ids == reviewed["exportable"]
+
+
+def test_the_split_is_seeded_stratified_and_the_manifest_checks_out(reviewed):
+    first = export_create(fmt="instruction", val_fraction=0.5, seed=7)
+    again = export_create(fmt="instruction", val_fraction=0.5, seed=7)
+    assert first.sha256 == again.sha256 and len(first.sha256) == 64
+    counts = first.manifest["counts"]
+    assert sum(c["train"] + c["validation"] for c in counts.values()) == 3
+    record = json.loads(first.train.splitlines()[0])
+    assert {"instruction", "output", "metadata"} <= set(record)
+    assert record["metadata"]["document"].startswith("demo/")
+
+
+def test_export_command_writes_train_validation_and_manifest(reviewed, tmp_path, capsys):
+    out = tmp_path / "ft.jsonl"
+    call_command(
+        "export_finetune",
+        "--format",
+        "chat",
+        "--out",
+        str(out),
+        "--val-fraction",
+        "0.34",
+        "--seed",
+        "1",
+        "--balance",
+    )
+    manifest = json.loads((tmp_path / "ft.jsonl.manifest.json").read_text())
+    train = out.read_text().splitlines()
+    validation = (tmp_path / "ft.val.jsonl").read_text().splitlines()
+    assert manifest["cap_per_line"] == 1  # the smallest line has one exportable pair
+    assert len(train) + len(validation) == manifest["total"] == 2
+    assert "sha256" in capsys.readouterr().out
+
+
+def test_distribution_shows_every_state_per_product_line(reviewed):
+    rows = {row["product_line__name"]: row for row in selectors.pair_distribution()}
+    assert set(rows) == {"Pro", "Enterprise"}
+    assert sum(row["exportable"] for row in rows.values()) == 3
+    assert sum(row["duplicates"] for row in rows.values()) == 1
+    queries = selectors.approved_pairs_as_queries()
+    assert len(queries) == 3 and all(q["gold_doc_id"].startswith("demo/") for q in queries)
+
+
+@pytest.mark.slow
+def test_generate_qa_runs_on_the_real_model(demo_docs, capsys):
+    call_command(
+        "generate_qa", "--product-line", "Pro", "--product-line", "Enterprise", "--limit", "2"
+    )
+    run = GenerationRun.objects.get()
+    assert run.status == GenerationRun.Status.DONE and run.pairs.count() == 2
+    for pair in run.pairs.all():
+        assert pair.llm_call.backend == "llama.cpp"
+        if pair.status != QAPair.Status.NEEDS_HUMAN:
+            assert pair.question and pair.verified
+    assert "Generation run" in capsys.readouterr().out
