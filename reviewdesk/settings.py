@@ -244,6 +244,8 @@ LLM_GPU_LAYERS = env_int("LLM_GPU_LAYERS", 0, minimum=-1)
 
 # Synthetic Q&A: questions at least this similar (cosine) to an earlier one are duplicates.
 SYNTHETIC_DUPLICATE_SIMILARITY = env_float("SYNTHETIC_DUPLICATE_SIMILARITY", 0.92)
+# A reviewer's hold on a pair lapses after this, so an abandoned tab does not block the queue.
+SYNTHETIC_CLAIM_MINUTES = env_int("SYNTHETIC_CLAIM_MINUTES", 15, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -9,5 +9,6 @@ urlpatterns = [
     path("accounts/", include("apps.accounts.urls")),
     path("knowledge/", include("apps.knowledge.urls")),
     path("llm/", include("apps.llm.urls")),
+    path("qa/", include("apps.synthetic.urls")),
     path("", include("apps.core.urls")),
 ]

@@ -17,6 +17,7 @@ LEAD_SCREENS = "accounts.use_lead_screens"
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     REVIEWER: [
         REVIEWER_SCREENS,
+        "synthetic.view_qapair",
         "knowledge.view_document",
         "knowledge.view_chunk",
     ],
@@ -32,6 +33,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "knowledge.add_ingestjob",
         "knowledge.view_evalrun",
         "knowledge.add_evalrun",
+        "synthetic.view_qapair",
+        "synthetic.view_generationrun",
+        "synthetic.add_generationrun",
+        "synthetic.view_finetuneexport",
+        "synthetic.add_finetuneexport",
         "llm.view_llmcall",
         "llm.view_promptversion",
     ],

@@ -17,10 +17,13 @@ class NavItem:
 # Screens in the order a support team works through them; each shown only to users holding
 # its permission (the view checks the same permission on the server).
 NAV_ITEMS = [
+    NavItem("Review Q&A", "synthetic:queue", REVIEWER_SCREENS, "g q"),
     NavItem("Documents", "knowledge:document_list", REVIEWER_SCREENS, "g d"),
     NavItem("Hit testing", "knowledge:search", REVIEWER_SCREENS, "g s"),
     NavItem("Ingest", "knowledge:upload", LEAD_SCREENS, "g i"),
     NavItem("Evaluation", "knowledge:eval_list", LEAD_SCREENS, "g e"),
+    NavItem("Generate Q&A", "synthetic:runs", LEAD_SCREENS, "g g"),
+    NavItem("Export", "synthetic:exports", LEAD_SCREENS, "g x"),
     NavItem("Model telemetry", "llm:telemetry", LEAD_SCREENS, "g m"),
 ]
 

@@ -30,6 +30,7 @@ class GenerationRun(models.Model):
     per_chunk = models.PositiveSmallIntegerField(default=1)
     chunk_limit = models.PositiveIntegerField(default=20)
     seed = models.PositiveIntegerField(default=0)
+    required_approvals = models.PositiveSmallIntegerField(default=1)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     cancel_requested = models.BooleanField(default=False)
     total_chunks = models.PositiveIntegerField(default=0)
@@ -77,6 +78,10 @@ class QAPair(models.Model):
     )
     model = models.CharField(max_length=300, blank=True)
     prompt_version = models.CharField(max_length=120, blank=True)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    claimed_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -88,6 +93,39 @@ class QAPair(models.Model):
     @property
     def exportable(self) -> bool:
         return self.status == self.Status.APPROVED and self.verified and not self.duplicate_of_id
+
+
+class Review(models.Model):
+    """One reviewer's decision on one pair (two of them when a lead asks for two approvals)."""
+
+    class Decision(models.TextChoices):
+        APPROVE = "approve", "Approve"
+        REJECT = "reject", "Reject"
+
+    REASONS = [
+        ("wrong", "Wrong"),
+        ("not_in_docs", "Not in the docs"),
+        ("duplicate", "Duplicate"),
+        ("unclear", "Unclear"),
+        ("other", "Other"),
+    ]
+
+    pair = models.ForeignKey(QAPair, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    reason = models.CharField(max_length=20, choices=REASONS, blank=True)
+    note = models.TextField(blank=True)
+    edited = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["pair", "reviewer"], name="review_once_per_reviewer")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.decision} on {self.pair_id}"
 
 
 class FinetuneExport(models.Model):

@@ -36,3 +36,25 @@ def approved_pairs_as_queries() -> list[dict]:
         for p in exportable_pairs()
         if p.document
     ]
+
+
+def queue_counts(*, filters: dict) -> dict[str, int]:
+    from django.db.models import Count
+
+    rows = QAPair.objects.filter(**filters).values("status").annotate(n=Count("id"))
+    return {row["status"]: row["n"] for row in rows}
+
+
+def reviewer_agreement(*, run) -> dict:
+    """Pairs reviewed by two or more people, and the share where they decided alike."""
+    from django.db.models import Count
+
+    pairs = (
+        QAPair.objects.filter(run=run)
+        .annotate(n=Count("reviews"))
+        .filter(n__gte=2)
+        .prefetch_related("reviews")
+    )
+    both = [p for p in pairs]
+    agreed = sum(len({r.decision for r in p.reviews.all()}) == 1 for p in both)
+    return {"pairs": len(both), "agreed": agreed, "rate": agreed / len(both) if both else None}

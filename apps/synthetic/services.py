@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import random
 import re
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from pgvector.django import CosineDistance
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -18,7 +19,7 @@ from apps.knowledge.chunking import sentences_split
 from apps.knowledge.models import Chunk
 from apps.llm.prompts import prompt_render
 from apps.llm.services import structured_generate
-from apps.synthetic.models import QUESTION_KINDS, GenerationRun, QAPair
+from apps.synthetic.models import QUESTION_KINDS, GenerationRun, QAPair, Review
 
 logger = logging.getLogger(__name__)
 KIND_LABELS = dict(QUESTION_KINDS)
@@ -56,6 +57,7 @@ def generation_run_create(
     per_chunk: int,
     chunk_limit: int,
     seed: int = 0,
+    required_approvals: int = 1,
 ) -> GenerationRun:
     run = GenerationRun.objects.create(
         created_by=user,
@@ -63,6 +65,7 @@ def generation_run_create(
         per_chunk=per_chunk,
         chunk_limit=chunk_limit,
         seed=seed,
+        required_approvals=required_approvals,
     )
     run.product_lines.set(product_lines)
     return run
@@ -182,35 +185,154 @@ def generation_run_cancel(*, run: GenerationRun) -> None:
 # --- review ------------------------------------------------------------------------------
 
 
-def pair_approve(
-    *, pair: QAPair, user, question: str | None = None, answer: str | None = None, reason: str = ""
-) -> QAPair:
-    """Approve, after applying a reviewer's edits; every changed field goes to the edit log."""
-    from apps.oversight.services import edit_log_record
+class ReviewError(Exception):
+    """A review that cannot be applied; the message is shown to the reviewer."""
 
-    changes = {"question": question, "answer": answer}
+
+def pair_claim(
+    *, user, filters: dict | None = None, after: int | None = None, before: int | None = None
+) -> QAPair | None:
+    """Give `user` the next pending pair nobody else holds (claims expire), skipping pairs the
+    user already reviewed. SKIP LOCKED: two reviewers asking at once get different pairs."""
+    now = timezone.now()
     with transaction.atomic():
-        locked = QAPair.objects.select_for_update().get(pk=pair.pk)
-        for field, new in changes.items():
-            if new is None or normalise(new) == normalise(getattr(locked, field)):
-                continue
-            edit_log_record(
-                obj=locked,
-                field=field,
-                before=getattr(locked, field),
-                after=new.strip(),
-                editor=user,
-                reason=reason,
-                model=locked.model,
-                prompt_version=locked.prompt_version,
+        pairs = (
+            QAPair.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(status=QAPair.Status.PENDING, **(filters or {}))
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now) | Q(claimed_by=user))
+            .exclude(reviews__reviewer=user)
+        )
+        if after is not None:
+            pairs = pairs.filter(pk__gt=after).order_by("pk")
+        elif before is not None:
+            pairs = pairs.filter(pk__lt=before).order_by("-pk")
+        else:
+            pairs = pairs.order_by("pk")
+        pair = pairs.first()
+        if pair is not None:
+            pair.claimed_by = user
+            pair.claimed_until = now + timedelta(minutes=settings.SYNTHETIC_CLAIM_MINUTES)
+            pair.save(update_fields=["claimed_by", "claimed_until"])
+    return pair
+
+
+def pair_release(*, pair: QAPair, user) -> None:
+    QAPair.objects.filter(pk=pair.pk, claimed_by=user).update(claimed_by=None, claimed_until=None)
+
+
+def pair_review(
+    *,
+    pair: QAPair,
+    user,
+    decision: str,
+    question: str | None = None,
+    answer: str | None = None,
+    quote: str | None = None,
+    reason: str = "",
+    note: str = "",
+) -> QAPair:
+    with transaction.atomic():
+        locked = QAPair.objects.select_for_update().select_related("run").get(pk=pair.pk)
+        _review_check(locked, user)
+        if decision == Review.Decision.APPROVE:
+            edited = _edits_apply(
+                locked,
+                user,
+                note or reason,
+                {"question": question, "answer": answer, "quote": quote},
             )
-            setattr(locked, field, new.strip())
-        locked.status = QAPair.Status.APPROVED
-        locked.save(update_fields=["question", "answer", "status"])
+            if not locked.verified:
+                raise ReviewError(
+                    "The quote is not word for word in the source. Fix the quote "
+                    "or reject the pair."
+                )
+            Review.objects.create(
+                pair=locked, reviewer=user, decision=decision, edited=edited, note=note
+            )
+            approvals = locked.reviews.filter(decision=Review.Decision.APPROVE).count()
+            if approvals >= locked.run.required_approvals:
+                locked.status = QAPair.Status.APPROVED
+        else:
+            if reason not in dict(Review.REASONS):
+                raise ReviewError("Choose why the pair is rejected.")
+            Review.objects.create(
+                pair=locked, reviewer=user, decision=decision, reason=reason, note=note
+            )
+            locked.status = QAPair.Status.REJECTED
+        locked.claimed_by, locked.claimed_until = None, None
+        locked.save(
+            update_fields=[
+                "question",
+                "answer",
+                "quote",
+                "verified",
+                "status",
+                "claimed_by",
+                "claimed_until",
+            ]
+        )
     return locked
 
 
-def pair_reject(*, pair: QAPair, user, reason: str) -> QAPair:
-    QAPair.objects.filter(pk=pair.pk).update(status=QAPair.Status.REJECTED)
-    pair.refresh_from_db()
-    return pair
+def _review_check(pair: QAPair, user) -> None:
+    if pair.status != QAPair.Status.PENDING:
+        raise ReviewError(f"This pair was already {pair.get_status_display().lower()}.")
+    held_by_other = (
+        pair.claimed_by_id not in (None, user.pk)
+        and pair.claimed_until
+        and pair.claimed_until > timezone.now()
+    )
+    if held_by_other:
+        raise ReviewError("Another reviewer is working on this pair.")
+    if pair.reviews.filter(reviewer=user).exists():
+        raise ReviewError("You have already reviewed this pair; it needs another reviewer.")
+
+
+def _edits_apply(pair: QAPair, user, why: str, changes: dict) -> bool:
+    """Apply a reviewer's edits; each changed field goes to the append-only edit log."""
+    from apps.oversight.services import edit_log_record
+
+    edited = False
+    for field, new in changes.items():
+        if new is None or normalise(new) == normalise(getattr(pair, field)):
+            continue
+        edit_log_record(
+            obj=pair,
+            field=field,
+            before=getattr(pair, field),
+            after=new.strip(),
+            editor=user,
+            reason=why,
+            model=pair.model,
+            prompt_version=pair.prompt_version,
+        )
+        setattr(pair, field, new.strip())
+        edited = True
+    pair.verified = quote_verified(quote=pair.quote, source=pair.source_text)
+    return edited
+
+
+def pair_approve(
+    *,
+    pair: QAPair,
+    user,
+    question: str | None = None,
+    answer: str | None = None,
+    quote: str | None = None,
+    reason: str = "",
+) -> QAPair:
+    return pair_review(
+        pair=pair,
+        user=user,
+        decision=Review.Decision.APPROVE,
+        question=question,
+        answer=answer,
+        quote=quote,
+        note=reason,
+    )
+
+
+def pair_reject(*, pair: QAPair, user, reason: str, note: str = "") -> QAPair:
+    return pair_review(
+        pair=pair, user=user, decision=Review.Decision.REJECT, reason=reason, note=note
+    )

@@ -23,6 +23,15 @@
       return;
     }
     if (event.key === "?") { event.preventDefault(); showHelp(); return; }
+    // Screen actions: a visible element with data-key="a" is pressed by the key a. While htmx
+    // is still swapping in the last answer, keys wait: the new buttons are not wired up yet.
+    if (document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling")) {
+      event.preventDefault();
+      return;
+    }
+    const action = Array.from(document.querySelectorAll('[data-key="' + CSS.escape(event.key) + '"]'))
+      .find(function (el) { return el.offsetParent !== null && !el.disabled; });
+    if (action) { event.preventDefault(); action.click(); return; }
     const combo = pending ? pending + " " + event.key : event.key;
     const link = document.querySelector('[data-shortcut="' + CSS.escape(combo) + '"]');
     if (link) { event.preventDefault(); pending = ""; link.click(); return; }
@@ -43,5 +52,15 @@
 
   document.addEventListener("click", function (event) {
     if (event.target.closest("[data-help]")) showHelp();
+    const toggle = event.target.closest("[data-toggle]");
+    if (toggle) {
+      const panel = document.getElementById(toggle.dataset.toggle);
+      document.querySelectorAll(".panel").forEach(function (p) { if (p !== panel) p.hidden = true; });
+      if (panel) {
+        panel.hidden = !panel.hidden;
+        const first = panel.querySelector("[autofocus], textarea, input:not([type=hidden])");
+        if (!panel.hidden && first) first.focus();
+      }
+    }
   });
 })();

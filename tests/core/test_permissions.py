@@ -23,6 +23,12 @@ VIEWS = {
     "knowledge:job_detail": ("job", LEAD_ONLY),
     "knowledge:eval_list": (None, LEAD_ONLY),
     "llm:telemetry": (None, LEAD_ONLY),
+    "synthetic:queue": (None, ALL),
+    "synthetic:review": ("pair", ALL),
+    "synthetic:runs": (None, LEAD_ONLY),
+    "synthetic:run_detail": ("run", LEAD_ONLY),
+    "synthetic:exports": (None, LEAD_ONLY),
+    "synthetic:export_download": ("export", LEAD_ONLY),
 }
 # POST-only views: GET is refused (405) for anyone allowed in; the permission still applies.
 POST_VIEWS = {
@@ -30,6 +36,9 @@ POST_VIEWS = {
     "knowledge:document_delete": ("document", LEAD_ONLY),
     "knowledge:job_retry": ("job", LEAD_ONLY),
     "knowledge:job_resume": ("job", LEAD_ONLY),
+    "synthetic:run_cancel": ("run", LEAD_ONLY),
+    "synthetic:review_next": (None, ALL),
+    "synthetic:review_act": ("pair", ALL),
 }
 PUBLIC = {"login", "logout", "healthz"}
 
@@ -66,10 +75,26 @@ def objects(db):
     chunk = Chunk.objects.create(
         document=document, ordinal=0, text="Perm", token_count=1, embedding=[0.1] * 384
     )
+    from apps.synthetic.models import FinetuneExport, GenerationRun, QAPair
+
+    run = GenerationRun.objects.create()
+    pair = QAPair.objects.create(
+        run=run,
+        source_text="Perm",
+        kind="how_to",
+        question="q?",
+        answer="a",
+        quote="Perm",
+        verified=True,
+    )
+    export = FinetuneExport.objects.create(format="chat", train="", validation="", sha256="x")
     return {
         "document": {"pk": document.pk},
         "chunk": {"pk": chunk.pk},
         "job": {"pk": IngestJob.objects.create().pk},
+        "run": {"pk": run.pk},
+        "pair": {"pk": pair.pk},
+        "export": {"pk": export.pk, "part": "train"},
     }
 
 

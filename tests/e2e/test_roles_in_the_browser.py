@@ -5,20 +5,31 @@ from tests.e2e.conftest import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
+LEAD_LINKS = [
+    "Review Q&A",
+    "Documents",
+    "Hit testing",
+    "Ingest",
+    "Evaluation",
+    "Generate Q&A",
+    "Export",
+    "Model telemetry",
+]
+
 
 @pytest.mark.parametrize(
     ("make", "role", "links"),
     [
-        (factories.reviewer, "Reviewer", ["Documents", "Hit testing"]),
+        (factories.reviewer, "Reviewer", ["Review Q&A", "Documents", "Hit testing"]),
         (
             factories.lead,
             "Support lead",
-            ["Documents", "Hit testing", "Ingest", "Evaluation", "Model telemetry"],
+            LEAD_LINKS,
         ),
         (
             factories.admin,
             "Admin",
-            ["Documents", "Hit testing", "Ingest", "Evaluation", "Model telemetry", "Admin"],
+            [*LEAD_LINKS, "Admin"],
         ),
     ],
 )

@@ -1,0 +1,47 @@
+from django import forms
+
+from apps.knowledge.models import ProductLine
+from apps.synthetic.export import FORMATS
+from apps.synthetic.models import QUESTION_KINDS, Review
+
+
+class RunForm(forms.Form):
+    product_lines = forms.ModelMultipleChoiceField(
+        ProductLine.objects.all(), required=False, help_text="None selected: every product line."
+    )
+    kinds = forms.MultipleChoiceField(
+        choices=QUESTION_KINDS,
+        widget=forms.CheckboxSelectMultiple,
+        initial=[k for k, _ in QUESTION_KINDS],
+    )
+    chunk_limit = forms.IntegerField(
+        min_value=1, max_value=1000, initial=20, label="Chunks to sample"
+    )
+    per_chunk = forms.IntegerField(min_value=1, max_value=5, initial=1, label="Pairs per chunk")
+    required_approvals = forms.TypedChoiceField(
+        choices=[(1, "One reviewer"), (2, "Two independent reviewers")], coerce=int, initial=1
+    )
+    seed = forms.IntegerField(min_value=0, initial=0)
+
+
+class EditForm(forms.Form):
+    question = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=1000)
+    answer = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=4000)
+    quote = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    note = forms.CharField(required=False, max_length=500, label="Why (optional)")
+
+
+class RejectForm(forms.Form):
+    reason = forms.ChoiceField(choices=Review.REASONS, widget=forms.RadioSelect)
+    note = forms.CharField(required=False, max_length=500)
+
+
+class ExportForm(forms.Form):
+    format = forms.ChoiceField(choices=[(f, f) for f in FORMATS])
+    val_fraction = forms.FloatField(
+        min_value=0, max_value=0.9, initial=0.1, label="Validation fraction"
+    )
+    seed = forms.IntegerField(min_value=0, initial=0)
+    cap_per_line = forms.IntegerField(
+        min_value=1, required=False, label="At most this many pairs per product line"
+    )

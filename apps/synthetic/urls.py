@@ -1,0 +1,16 @@
+from django.urls import path
+
+from apps.synthetic import views
+
+app_name = "synthetic"
+urlpatterns = [
+    path("runs/", views.runs, name="runs"),
+    path("runs/<int:pk>/", views.run_detail, name="run_detail"),
+    path("runs/<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
+    path("queue/", views.queue, name="queue"),
+    path("review/next/", views.review_next, name="review_next"),
+    path("review/<int:pk>/", views.review, name="review"),
+    path("review/<int:pk>/act/", views.review_act, name="review_act"),
+    path("exports/", views.exports, name="exports"),
+    path("exports/<int:pk>/<str:part>/", views.export_download, name="export_download"),
+]

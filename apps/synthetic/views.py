@@ -1,0 +1,278 @@
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseStopPolling, push_url
+
+from apps.core.permissions import lead_required, reviewer_required
+from apps.knowledge.models import ProductLine
+from apps.synthetic import selectors, services, tasks
+from apps.synthetic.export import export_create
+from apps.synthetic.forms import EditForm, ExportForm, RejectForm, RunForm
+from apps.synthetic.models import QUESTION_KINDS, FinetuneExport, GenerationRun, QAPair
+
+# --- generation runs (leads) ------------------------------------------------------------
+
+
+@lead_required
+@require_http_methods(["GET", "POST"])
+def runs(request: HttpRequest) -> HttpResponse:
+    form = RunForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        run = services.generation_run_create(
+            user=request.user,
+            product_lines=data["product_lines"],
+            kinds=data["kinds"],
+            per_chunk=data["per_chunk"],
+            chunk_limit=data["chunk_limit"],
+            seed=data["seed"],
+            required_approvals=data["required_approvals"],
+        )
+        transaction.on_commit(lambda: tasks.generation_run_execute.delay(run.pk))
+        return redirect("synthetic:run_detail", pk=run.pk)
+    recent = GenerationRun.objects.select_related("created_by")[:20]
+    return render(request, "synthetic/runs.html", {"form": form, "runs": recent})
+
+
+@lead_required
+@require_GET
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(GenerationRun.objects.prefetch_related("product_lines"), pk=pk)
+    active = run.status in (GenerationRun.Status.QUEUED, GenerationRun.Status.RUNNING)
+    context = {
+        "run": run,
+        "active": active,
+        "percent": round(100 * run.done_chunks / run.total_chunks) if run.total_chunks else 0,
+        "distribution": selectors.pair_distribution(run=run),
+        "agreement": selectors.reviewer_agreement(run=run),
+    }
+    template = "synthetic/run.html#progress" if request.htmx else "synthetic/run.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    if request.htmx and not active:
+        response.status_code = HttpResponseStopPolling.status_code
+    return response
+
+
+@lead_required
+@require_POST
+def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(GenerationRun, pk=pk)
+    services.generation_run_cancel(run=run)
+    messages.info(request, "Cancelling: the run stops after the chunk it is working on.")
+    return redirect("synthetic:run_detail", pk=pk)
+
+
+# --- review (reviewers) ----------------------------------------------------------------
+
+
+def _filters(params) -> dict:
+    """Queue filters from the query string, as ORM lookups."""
+    filters = {}
+    if params.get("product_line"):
+        filters["product_line__slug"] = params["product_line"]
+    if params.get("run", "").isdigit():
+        filters["run_id"] = int(params["run"])
+    if params.get("kind"):
+        filters["kind"] = params["kind"]
+    return filters
+
+
+def _filter_query(params) -> str:
+    keep = {k: params[k] for k in ("product_line", "run", "kind") if params.get(k)}
+    return urlencode(keep)
+
+
+@reviewer_required
+@require_GET
+def queue(request: HttpRequest) -> HttpResponse:
+    filters = _filters(request.GET)
+    status = request.GET.get("status") or QAPair.Status.PENDING
+    pairs = (
+        QAPair.objects.filter(status=status, **filters)
+        .select_related("product_line", "claimed_by")
+        .order_by("id")[:100]
+    )
+    context = {
+        "pairs": pairs,
+        "counts": selectors.queue_counts(filters=filters),
+        "statuses": QAPair.Status.choices,
+        "status": status,
+        "params": request.GET,
+        "product_lines": ProductLine.objects.all(),
+        "kinds": QUESTION_KINDS,
+        "runs": GenerationRun.objects.order_by("-id")[:20],
+        "query": _filter_query(request.GET),
+    }
+    return render(request, "synthetic/queue.html", context)
+
+
+@reviewer_required
+@require_POST
+def review_next(request: HttpRequest) -> HttpResponse:
+    """Claim the next (or, with direction=previous, the previous) pair and show it."""
+    current = request.POST.get("current", "")
+    if current.isdigit():
+        services.pair_release(pair=QAPair(pk=int(current)), user=request.user)
+    anchor = int(current) if current.isdigit() else None
+    backwards = request.POST.get("direction") == "previous"
+    pair = services.pair_claim(
+        user=request.user,
+        filters=_filters(request.POST),
+        after=None if backwards else anchor,
+        before=anchor if backwards else None,
+    )
+    return _show(request, pair, _filter_query(request.POST))
+
+
+def _show(
+    request: HttpRequest,
+    pair: QAPair | None,
+    query: str,
+    *,
+    edit_form=None,
+    reject_form=None,
+) -> HttpResponse:
+    context = {
+        "pair": pair,
+        "query": query,
+        "edit_form": edit_form,
+        "reject_form": reject_form,
+        "reasons": RejectForm.base_fields["reason"].choices,
+        "filter_items": list(QueryDict(query).items()),
+    }
+    if pair is not None:
+        context["edit_form"] = edit_form or EditForm(
+            initial={"question": pair.question, "answer": pair.answer, "quote": pair.quote}
+        )
+    if request.htmx:
+        response = render(request, "synthetic/review.html#pair", context)
+        if pair is not None:
+            return push_url(response, _review_url(pair, query))
+        return response
+    if pair is None:
+        messages.info(request, "Nothing left to review with these filters.")
+        return redirect(f"{reverse('synthetic:queue')}?{query}")
+    if request.method == "POST" and not (edit_form or reject_form):
+        return redirect(_review_url(pair, query))
+    return render(request, "synthetic/review.html", context)
+
+
+def _review_url(pair: QAPair, query: str) -> str:
+    return f"{reverse('synthetic:review', args=[pair.pk])}?{query}"
+
+
+@reviewer_required
+@require_GET
+def review(request: HttpRequest, pk: int) -> HttpResponse:
+    pair = get_object_or_404(
+        QAPair.objects.select_related(
+            "product_line", "document", "run", "duplicate_of", "claimed_by"
+        ),
+        pk=pk,
+    )
+    return _show(request, pair, _filter_query(request.GET))
+
+
+@reviewer_required
+@require_POST
+def review_act(request: HttpRequest, pk: int) -> HttpResponse:
+    pair = get_object_or_404(QAPair.objects.select_related("run"), pk=pk)
+    query = _filter_query(request.POST)
+    action = request.POST.get("action")
+    edit_form, reject_form = None, None
+    try:
+        if action == "approve":
+            services.pair_approve(pair=pair, user=request.user)
+        elif action == "edit":
+            edit_form = EditForm(request.POST)
+            if not edit_form.is_valid():
+                raise services.ReviewError("Fill in the question, answer and quote.")
+            data = edit_form.cleaned_data
+            services.pair_approve(
+                pair=pair,
+                user=request.user,
+                question=data["question"],
+                answer=data["answer"],
+                quote=data["quote"],
+                reason=data["note"],
+            )
+        elif action == "reject":
+            reject_form = RejectForm(request.POST)
+            services.pair_reject(
+                pair=pair,
+                user=request.user,
+                reason=request.POST.get("reason", ""),
+                note=request.POST.get("note", ""),
+            )
+        else:
+            raise services.ReviewError("Unknown action.")
+    except services.ReviewError as exc:
+        # Shown with a 200: htmx swaps only successful responses, and the reviewer must see why.
+        messages.error(request, str(exc))
+        pair.refresh_from_db()
+        return _show(
+            request,
+            pair,
+            query,
+            edit_form=edit_form,
+            reject_form=reject_form,
+        )
+    messages.success(request, f"Pair {pk}: {'rejected' if action == 'reject' else 'approved'}.")
+    following = services.pair_claim(user=request.user, filters=_filters(request.POST), after=pk)
+    return _show(request, following, query)
+
+
+# --- export (leads) -----------------------------------------------------------------------
+
+
+@lead_required
+@require_http_methods(["GET", "POST"])
+def exports(request: HttpRequest) -> HttpResponse:
+    form = ExportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        export = export_create(
+            fmt=data["format"],
+            val_fraction=data["val_fraction"],
+            seed=data["seed"],
+            cap_per_line=data["cap_per_line"],
+            user=request.user,
+        )
+        messages.success(request, f"Export {export.pk}: {export.manifest['total']} pairs.")
+        return redirect("synthetic:exports")
+    context = {
+        "form": form,
+        "distribution": selectors.pair_distribution(),
+        "exports": FinetuneExport.objects.defer("train", "validation").select_related("created_by")[
+            :20
+        ],
+    }
+    return render(request, "synthetic/exports.html", context)
+
+
+@lead_required
+@require_GET
+def export_download(request: HttpRequest, pk: int, part: str) -> HttpResponse:
+    import json
+
+    export = get_object_or_404(FinetuneExport, pk=pk)
+    bodies = {
+        "train": export.train,
+        "validation": export.validation,
+        "manifest": json.dumps(export.manifest, indent=2),
+    }
+    if part not in bodies:
+        return HttpResponse(status=404)
+    suffix = "json" if part == "manifest" else "jsonl"
+    response = HttpResponse(bodies[part], content_type="application/octet-stream")
+    response["Content-Disposition"] = (
+        f'attachment; filename="reviewdesk-export-{pk}-{part}.{suffix}"'
+    )
+    return response

@@ -1,0 +1,80 @@
+import pytest
+from django.conf import settings
+
+from apps.oversight.models import EditLogEntry
+from apps.synthetic.models import GenerationRun, QAPair
+from tests import factories
+from tests.e2e.conftest import log_in
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+SOURCE = "Pro keeps 30 days of version history. Enterprise keeps 365 days of version history."
+
+
+def _pairs(n):
+    run = GenerationRun.objects.create(status=GenerationRun.Status.DONE)
+    return [
+        QAPair.objects.create(
+            run=run,
+            source_text=SOURCE,
+            kind="limits",
+            question=f"Question {i}: how long is history kept?",
+            answer="30 days on Pro.",
+            quote="Pro keeps 30 days of version history.",
+            verified=True,
+        )
+        for i in range(n)
+    ]
+
+
+def _idle(page) -> None:
+    page.wait_for_function(
+        "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
+
+
+def test_a_reviewer_works_the_queue_with_the_keyboard(page, live_server):
+    first, second, third, fourth = _pairs(4)
+    reviewer = factories.reviewer()
+    log_in(page, live_server, reviewer.username, factories.PASSWORD)
+    page.goto(f"{live_server.url}/qa/queue/")
+    page.keyboard.press("n")
+    page.get_by_role("heading", name=f"Pair {first.pk}").wait_for()
+    assert page.locator("mark").inner_text() == "Pro keeps 30 days of version history."
+    screenshots = settings.VAR_DIR / "screenshots"
+    screenshots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(screenshots / "review.png"), full_page=True)
+    url_before = page.url
+
+    _idle(page)
+    page.keyboard.press("a")  # approve: the next pair is swapped in, no page load
+    page.get_by_role("heading", name=f"Pair {second.pk}").wait_for()
+    assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
+    assert page.url != url_before  # the address follows the pair shown
+
+    _idle(page)
+    page.keyboard.press("e")
+    answer = page.get_by_label("Answer")
+    answer.fill("Thirty days on the Pro plan.")
+    page.get_by_role("button", name="Save and approve").click()
+    page.get_by_role("heading", name=f"Pair {third.pk}").wait_for()
+
+    _idle(page)
+    page.keyboard.press("r")
+    page.get_by_label("Not in the docs").check()
+    page.get_by_role("button", name="Reject", exact=True).click()
+    page.get_by_role("heading", name=f"Pair {fourth.pk}").wait_for()
+
+    _idle(page)
+    page.keyboard.press("k")  # previous pending pair: none left before this one
+    page.get_by_role("heading", name="All done").wait_for()
+    page.screenshot(path=str(screenshots / "review-done.png"))
+
+    statuses = dict(QAPair.objects.values_list("pk", "status"))
+    assert statuses == {
+        first.pk: "approved",
+        second.pk: "approved",
+        third.pk: "rejected",
+        fourth.pk: "pending",
+    }
+    assert EditLogEntry.objects.get().after == "Thirty days on the Pro plan."

@@ -1,0 +1,181 @@
+import datetime as dt
+import json
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.oversight.models import EditLogEntry
+from apps.synthetic import services
+from apps.synthetic.models import GenerationRun, QAPair, Review
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+SOURCE = "Pro keeps 30 days of version history. Enterprise keeps 365 days."
+
+
+def _pairs(n=3, *, required_approvals=1, verified=True):
+    run = GenerationRun.objects.create(
+        required_approvals=required_approvals, status=GenerationRun.Status.DONE
+    )
+    return [
+        QAPair.objects.create(
+            run=run,
+            source_text=SOURCE,
+            kind="limits",
+            question=f"How long is history kept ({i})?",
+            answer="30 days on Pro.",
+            quote="Pro keeps 30 days of version history.",
+            verified=verified,
+            model="gemma",
+            prompt_version="qa_pair@x",
+        )
+        for i in range(n)
+    ]
+
+
+HX = {"HX-Request": "true"}
+
+
+def test_two_reviewers_are_never_given_the_same_pair_and_claims_expire():
+    first, second, _ = _pairs()
+    alice, bob = factories.reviewer(), factories.reviewer()
+    assert services.pair_claim(user=alice) == first
+    assert services.pair_claim(user=bob) == second
+    assert services.pair_claim(user=alice) == first  # still hers
+    QAPair.objects.filter(pk=first.pk).update(claimed_until=timezone.now() - dt.timedelta(1))
+    assert services.pair_claim(user=factories.reviewer()) == first
+
+
+def test_approving_swaps_in_the_next_pair_without_a_page_load(client):
+    first, second, _ = _pairs()
+    client.force_login(factories.reviewer())
+    page = client.post(reverse("synthetic:review_next"), {"run": first.run_id}, headers=HX)
+    assert f"Pair {first.pk}" in page.content.decode()
+    response = client.post(
+        reverse("synthetic:review_act", args=[first.pk]),
+        {"action": "approve", "run": first.run_id},
+        headers=HX,
+    )
+    body = response.content.decode()
+    assert response.status_code == 200 and "<html" not in body
+    assert f"Pair {second.pk}" in body and 'hx-swap-oob="true"' in body
+    assert response["HX-Push-Url"].startswith(reverse("synthetic:review", args=[second.pk]))
+    first.refresh_from_db()
+    assert first.status == QAPair.Status.APPROVED and first.claimed_by is None
+
+
+def test_editing_then_approving_logs_each_change(client):
+    (pair,) = _pairs(1)
+    reviewer = factories.reviewer()
+    client.force_login(reviewer)
+    client.post(
+        reverse("synthetic:review_act", args=[pair.pk]),
+        {
+            "action": "edit",
+            "question": pair.question,
+            "answer": "Thirty days on the Pro plan.",
+            "quote": pair.quote,
+            "note": "clearer",
+        },
+        headers=HX,
+    )
+    pair.refresh_from_db()
+    assert pair.status == QAPair.Status.APPROVED and pair.answer == "Thirty days on the Pro plan."
+    entry = EditLogEntry.objects.get()
+    assert (entry.field, entry.before, entry.editor, entry.reason) == (
+        "answer",
+        "30 days on Pro.",
+        reviewer,
+        "clearer",
+    )
+    assert Review.objects.get().edited
+
+
+def test_rejecting_needs_a_reason(client):
+    (pair,) = _pairs(1)
+    client.force_login(factories.reviewer())
+    refused = client.post(
+        reverse("synthetic:review_act", args=[pair.pk]), {"action": "reject"}, headers=HX
+    )
+    assert refused.status_code == 200 and "Choose why" in refused.content.decode()
+    client.post(
+        reverse("synthetic:review_act", args=[pair.pk]),
+        {"action": "reject", "reason": "not_in_docs"},
+        headers=HX,
+    )
+    pair.refresh_from_db()
+    assert pair.status == QAPair.Status.REJECTED
+    assert Review.objects.get().reason == "not_in_docs"
+
+
+def test_an_unverified_quote_must_be_fixed_before_approval(client):
+    (pair,) = _pairs(1, verified=False)
+    QAPair.objects.filter(pk=pair.pk).update(quote="Pro keeps 60 days.")
+    client.force_login(factories.reviewer())
+    url = reverse("synthetic:review_act", args=[pair.pk])
+    refused = client.post(url, {"action": "approve"}, headers=HX)
+    assert refused.status_code == 200 and "not word for word" in refused.content.decode()
+    fixed = {
+        "action": "edit",
+        "question": pair.question,
+        "answer": pair.answer,
+        "quote": "Pro keeps 30 days\n of version history.",
+    }
+    client.post(url, fixed, headers=HX)
+    pair.refresh_from_db()
+    assert pair.status == QAPair.Status.APPROVED and pair.verified
+
+
+def test_two_approvals_need_two_different_reviewers_and_agreement_is_measured(client):
+    from apps.synthetic.selectors import reviewer_agreement
+
+    first, second = _pairs(2, required_approvals=2)
+    alice, bob = factories.reviewer(), factories.reviewer()
+    services.pair_approve(pair=first, user=alice)
+    first.refresh_from_db()
+    assert first.status == QAPair.Status.PENDING
+    with pytest.raises(services.ReviewError, match="already reviewed"):
+        services.pair_approve(pair=first, user=alice)
+    assert services.pair_claim(user=alice) == second  # her queue skips what she reviewed
+    services.pair_approve(pair=first, user=bob)
+    first.refresh_from_db()
+    assert first.status == QAPair.Status.APPROVED
+    services.pair_approve(pair=second, user=alice)
+    services.pair_reject(pair=second, user=bob, reason="wrong")
+    assert reviewer_agreement(run=first.run) == {"pairs": 2, "agreed": 1, "rate": 0.5}
+
+
+def test_leads_start_runs_watch_them_and_download_exports(client, monkeypatch):
+    queued = []
+    monkeypatch.setattr("apps.synthetic.tasks.generation_run_execute.delay", queued.append)
+    client.force_login(factories.lead())
+    line = factories.ProductLineFactory(name="Pro", slug="pro")
+    with_commit = client.post(
+        reverse("synthetic:runs"),
+        {
+            "product_lines": [line.pk],
+            "kinds": ["limits", "how_to"],
+            "chunk_limit": 5,
+            "per_chunk": 1,
+            "required_approvals": 2,
+            "seed": 0,
+        },
+    )
+    run = GenerationRun.objects.get()
+    assert with_commit["Location"] == reverse("synthetic:run_detail", args=[run.pk])
+    assert run.required_approvals == 2 and list(run.product_lines.all()) == [line]
+    polling = client.get(reverse("synthetic:run_detail", args=[run.pk]), headers=HX)
+    assert 'hx-trigger="every 2s"' in polling.content.decode()
+    (pair,) = _pairs(1)
+    services.pair_approve(pair=pair, user=factories.reviewer())
+    client.post(reverse("synthetic:exports"), {"format": "chat", "val_fraction": 0, "seed": 0})
+    from apps.synthetic.models import FinetuneExport
+
+    export = FinetuneExport.objects.get()
+    download = client.get(reverse("synthetic:export_download", args=[export.pk, "train"]))
+    assert json.loads(download.content.decode().splitlines()[0])["messages"][1]["content"] == (
+        pair.question
+    )
+    assert "attachment" in download["Content-Disposition"]
