@@ -44,3 +44,29 @@ class ProductLineFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Line {n}")
     slug = factory.LazyAttribute(lambda p: p.name.lower().replace(" ", "-"))
+
+
+QA_SOURCE = "Pro keeps 30 days of version history. Enterprise keeps 365 days of version history."
+
+
+def qa_pairs(n: int = 3, *, required_approvals: int = 1, verified: bool = True) -> list:
+    """`n` pending pairs of one finished run, quoting QA_SOURCE."""
+    from apps.synthetic.models import GenerationRun, QAPair
+
+    run = GenerationRun.objects.create(
+        required_approvals=required_approvals, status=GenerationRun.Status.DONE
+    )
+    return [
+        QAPair.objects.create(
+            run=run,
+            source_text=QA_SOURCE,
+            kind="limits",
+            question=f"Question {i}: how long is history kept?",
+            answer="30 days on Pro.",
+            quote="Pro keeps 30 days of version history.",
+            verified=verified,
+            model="gemma",
+            prompt_version="qa_pair@x",
+        )
+        for i in range(n)
+    ]

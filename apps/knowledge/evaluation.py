@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from apps.core.stats import percentile
 from apps.knowledge import embedding
 from apps.knowledge.models import Chunk, EvalRun, ProductLine
 from apps.knowledge.selectors import Filters, chunks_search
@@ -50,12 +51,14 @@ def queries_parse(text: str) -> list[EvalQuery]:
     return queries
 
 
-def _percentile(values: list[float], fraction: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[index]
+def queries_from_approved_pairs() -> list[EvalQuery]:
+    """Validated synthetic Q&A as a labelled set: each question's gold is its source document."""
+    from apps.synthetic.selectors import approved_pairs_as_queries
+
+    queries = [EvalQuery(**q) for q in approved_pairs_as_queries()]
+    if not queries:
+        raise QueryFileError("There are no approved Q&A pairs to evaluate with yet.")
+    return queries
 
 
 def retrieval_evaluate(
@@ -114,8 +117,8 @@ def _summarise(queries, ranks, latencies, ks, mode, use_filters) -> dict:
         "overall": _metrics(ranks, ks),
         "per_product_line": {line: _metrics(r, ks) for line, r in sorted(per_line.items())},
         "latency_ms": {
-            "p50": round(_percentile(latencies, 0.5), 2),
-            "p95": round(_percentile(latencies, 0.95), 2),
+            "p50": round(percentile(latencies, 0.5) or 0.0, 2),
+            "p95": round(percentile(latencies, 0.95) or 0.0, 2),
             "mean": round(statistics.fmean(latencies), 2) if latencies else 0.0,
         },
         "gold_documents_missing_from_index": len(gold - indexed),

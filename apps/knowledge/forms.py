@@ -94,10 +94,21 @@ class SearchForm(forms.Form):
 
 class EvalRunForm(forms.Form):
     name = forms.CharField(max_length=200)
-    queries = forms.FileField(help_text='JSONL: {"question", "gold_doc_id", "product_line"?}')
+    queries = forms.FileField(
+        required=False, help_text='JSONL: {"question", "gold_doc_id", "product_line"?}'
+    )
+    approved_pairs = forms.BooleanField(
+        required=False, label="Or use the approved synthetic Q&A pairs as queries"
+    )
     mode = forms.ChoiceField(choices=[(m, m.capitalize()) for m in MODES], initial="hybrid")
     ks = forms.CharField(initial="1,5,10", label="k values", max_length=50)
     use_filters = forms.BooleanField(required=False, label="Filter by each query's product line")
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("queries") and not data.get("approved_pairs"):
+            raise forms.ValidationError("Upload a query file or use the approved Q&A pairs.")
+        return data
 
     def clean_ks(self) -> list[int]:
         try:

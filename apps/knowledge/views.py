@@ -184,9 +184,13 @@ def eval_list(request: HttpRequest) -> HttpResponse:
     form = EvalRunForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            queries = evaluation.queries_parse(form.cleaned_data["queries"].read().decode())
+            queries = (
+                evaluation.queries_from_approved_pairs()
+                if form.cleaned_data["approved_pairs"]
+                else evaluation.queries_parse(form.cleaned_data["queries"].read().decode())
+            )
         except (evaluation.QueryFileError, UnicodeDecodeError) as exc:
-            form.add_error("queries", str(exc))
+            form.add_error(None, str(exc))
         else:
             run = evaluation.eval_run_create(
                 name=form.cleaned_data["name"],

@@ -1,13 +1,7 @@
 from django.db.models import Avg, Count, Q
 
+from apps.core.stats import percentile
 from apps.llm.models import LLMCall
-
-
-def _percentile(values: list[float], fraction: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def telemetry_by_purpose(*, since=None) -> list[dict]:
@@ -37,9 +31,9 @@ def telemetry_by_purpose(*, since=None) -> list[dict]:
         t = timings.get(row["purpose"], {"total": [], "per_token": []})
         row["first_try_rate"] = row["first_try"] / row["calls"]
         row["valid_rate"] = row["valid"] / row["calls"]
-        row["p50_ms"] = _percentile(t["total"], 0.5)
-        row["p95_ms"] = _percentile(t["total"], 0.95)
-        row["ms_per_token_p50"] = _percentile(t["per_token"], 0.5)
+        row["p50_ms"] = percentile(t["total"], 0.5)
+        row["p95_ms"] = percentile(t["total"], 0.95)
+        row["ms_per_token_p50"] = percentile(t["per_token"], 0.5)
     return rows
 
 

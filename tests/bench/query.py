@@ -9,6 +9,7 @@ import numpy as np
 from django.db import connection
 from pgvector.psycopg import register_vector
 
+from apps.core.stats import percentile
 from apps.knowledge.models import Chunk, Document, ProductLine
 from apps.knowledge.selectors import Filters, vector_ranked
 
@@ -87,18 +88,13 @@ def _measure(queries: np.ndarray, filters: Filters) -> dict:
         truth = {row[0] for row in exact}
         recalls.append(len(truth & {row[0] for row in approx}) / max(1, len(truth)))
     return {
-        "hnsw_ms_p50": round(_pct(index_ms, 0.5), 2),
-        "hnsw_ms_p95": round(_pct(index_ms, 0.95), 2),
-        "exact_ms_p50": round(_pct(exact_ms, 0.5), 2),
-        "exact_ms_p95": round(_pct(exact_ms, 0.95), 2),
-        "speedup_p50": round(_pct(exact_ms, 0.5) / max(_pct(index_ms, 0.5), 1e-9), 1),
+        "hnsw_ms_p50": round(percentile(index_ms, 0.5), 2),
+        "hnsw_ms_p95": round(percentile(index_ms, 0.95), 2),
+        "exact_ms_p50": round(percentile(exact_ms, 0.5), 2),
+        "exact_ms_p95": round(percentile(exact_ms, 0.95), 2),
+        "speedup_p50": round(percentile(exact_ms, 0.5) / max(percentile(index_ms, 0.5), 1e-9), 1),
         "recall_at_10": round(statistics.fmean(recalls), 4),
     }
-
-
-def _pct(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def run(*, sizes: list[int], queries: int = 200) -> dict:

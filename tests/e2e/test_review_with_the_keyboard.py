@@ -2,29 +2,11 @@ import pytest
 from django.conf import settings
 
 from apps.oversight.models import EditLogEntry
-from apps.synthetic.models import GenerationRun, QAPair
+from apps.synthetic.models import QAPair
 from tests import factories
 from tests.e2e.conftest import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-SOURCE = "Pro keeps 30 days of version history. Enterprise keeps 365 days of version history."
-
-
-def _pairs(n):
-    run = GenerationRun.objects.create(status=GenerationRun.Status.DONE)
-    return [
-        QAPair.objects.create(
-            run=run,
-            source_text=SOURCE,
-            kind="limits",
-            question=f"Question {i}: how long is history kept?",
-            answer="30 days on Pro.",
-            quote="Pro keeps 30 days of version history.",
-            verified=True,
-        )
-        for i in range(n)
-    ]
 
 
 def _idle(page) -> None:
@@ -34,7 +16,7 @@ def _idle(page) -> None:
 
 
 def test_a_reviewer_works_the_queue_with_the_keyboard(page, live_server):
-    first, second, third, fourth = _pairs(4)
+    first, second, third, fourth = factories.qa_pairs(4)
     reviewer = factories.reviewer()
     log_in(page, live_server, reviewer.username, factories.PASSWORD)
     page.goto(f"{live_server.url}/qa/queue/")

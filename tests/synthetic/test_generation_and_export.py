@@ -200,3 +200,17 @@ def test_generate_qa_runs_on_the_real_model(demo_docs, capsys):
         if pair.status != QAPair.Status.NEEDS_HUMAN:
             assert pair.question and pair.verified
     assert "Generation run" in capsys.readouterr().out
+
+
+def test_approved_pairs_serve_as_a_retrieval_query_set(reviewed, capsys):
+    call_command("eval_retrieval", "--queries", "approved", "--json", "--k", "1,5")
+    result = json.loads(capsys.readouterr().out)
+    assert result["overall"]["queries"] == 3
+    assert result["gold_documents_missing_from_index"] == 0
+
+
+def test_without_approved_pairs_the_evaluation_says_so(db):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="no approved Q&A pairs"):
+        call_command("eval_retrieval", "--queries", "approved")

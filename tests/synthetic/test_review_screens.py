@@ -12,34 +12,12 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 
-SOURCE = "Pro keeps 30 days of version history. Enterprise keeps 365 days."
-
-
-def _pairs(n=3, *, required_approvals=1, verified=True):
-    run = GenerationRun.objects.create(
-        required_approvals=required_approvals, status=GenerationRun.Status.DONE
-    )
-    return [
-        QAPair.objects.create(
-            run=run,
-            source_text=SOURCE,
-            kind="limits",
-            question=f"How long is history kept ({i})?",
-            answer="30 days on Pro.",
-            quote="Pro keeps 30 days of version history.",
-            verified=verified,
-            model="gemma",
-            prompt_version="qa_pair@x",
-        )
-        for i in range(n)
-    ]
-
 
 HX = {"HX-Request": "true"}
 
 
 def test_two_reviewers_are_never_given_the_same_pair_and_claims_expire():
-    first, second, _ = _pairs()
+    first, second, _ = factories.qa_pairs()
     alice, bob = factories.reviewer(), factories.reviewer()
     assert services.pair_claim(user=alice) == first
     assert services.pair_claim(user=bob) == second
@@ -49,7 +27,7 @@ def test_two_reviewers_are_never_given_the_same_pair_and_claims_expire():
 
 
 def test_approving_swaps_in_the_next_pair_without_a_page_load(client):
-    first, second, _ = _pairs()
+    first, second, _ = factories.qa_pairs()
     client.force_login(factories.reviewer())
     page = client.post(reverse("synthetic:review_next"), {"run": first.run_id}, headers=HX)
     assert f"Pair {first.pk}" in page.content.decode()
@@ -67,7 +45,7 @@ def test_approving_swaps_in_the_next_pair_without_a_page_load(client):
 
 
 def test_editing_then_approving_logs_each_change(client):
-    (pair,) = _pairs(1)
+    (pair,) = factories.qa_pairs(1)
     reviewer = factories.reviewer()
     client.force_login(reviewer)
     client.post(
@@ -94,7 +72,7 @@ def test_editing_then_approving_logs_each_change(client):
 
 
 def test_rejecting_needs_a_reason(client):
-    (pair,) = _pairs(1)
+    (pair,) = factories.qa_pairs(1)
     client.force_login(factories.reviewer())
     refused = client.post(
         reverse("synthetic:review_act", args=[pair.pk]), {"action": "reject"}, headers=HX
@@ -111,7 +89,7 @@ def test_rejecting_needs_a_reason(client):
 
 
 def test_an_unverified_quote_must_be_fixed_before_approval(client):
-    (pair,) = _pairs(1, verified=False)
+    (pair,) = factories.qa_pairs(1, verified=False)
     QAPair.objects.filter(pk=pair.pk).update(quote="Pro keeps 60 days.")
     client.force_login(factories.reviewer())
     url = reverse("synthetic:review_act", args=[pair.pk])
@@ -131,7 +109,7 @@ def test_an_unverified_quote_must_be_fixed_before_approval(client):
 def test_two_approvals_need_two_different_reviewers_and_agreement_is_measured(client):
     from apps.synthetic.selectors import reviewer_agreement
 
-    first, second = _pairs(2, required_approvals=2)
+    first, second = factories.qa_pairs(2, required_approvals=2)
     alice, bob = factories.reviewer(), factories.reviewer()
     services.pair_approve(pair=first, user=alice)
     first.refresh_from_db()
@@ -168,7 +146,7 @@ def test_leads_start_runs_watch_them_and_download_exports(client, monkeypatch):
     assert run.required_approvals == 2 and list(run.product_lines.all()) == [line]
     polling = client.get(reverse("synthetic:run_detail", args=[run.pk]), headers=HX)
     assert 'hx-trigger="every 2s"' in polling.content.decode()
-    (pair,) = _pairs(1)
+    (pair,) = factories.qa_pairs(1)
     services.pair_approve(pair=pair, user=factories.reviewer())
     client.post(reverse("synthetic:exports"), {"format": "chat", "val_fraction": 0, "seed": 0})
     from apps.synthetic.models import FinetuneExport

@@ -41,7 +41,11 @@ class Command(BaseCommand):
     ):
         try:
             ks = sorted({int(v) for v in k.split(",") if v.strip()})
-            parsed = evaluation.queries_parse(queries.read_text(encoding="utf-8"))
+            parsed = (
+                evaluation.queries_from_approved_pairs()
+                if str(queries) == "approved"
+                else evaluation.queries_parse(queries.read_text(encoding="utf-8"))
+            )
         except ValueError:
             raise CommandError("--k takes whole numbers separated by commas.") from None
         except (OSError, evaluation.QueryFileError) as exc:
