@@ -9,6 +9,12 @@ class RunForm(forms.Form):
     product_lines = forms.ModelMultipleChoiceField(
         ProductLine.objects.all(), required=False, help_text="None selected: every product line."
     )
+    document_titles = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Only documents whose title contains",
+        help_text="Leave empty for every document of the chosen product lines.",
+    )
     kinds = forms.MultipleChoiceField(
         choices=QUESTION_KINDS,
         widget=forms.CheckboxSelectMultiple,
@@ -22,6 +28,19 @@ class RunForm(forms.Form):
         choices=[(1, "One reviewer"), (2, "Two independent reviewers")], coerce=int, initial=1
     )
     seed = forms.IntegerField(min_value=0, initial=0)
+
+    def clean_document_titles(self):
+        from apps.knowledge.models import Document
+
+        text = self.cleaned_data["document_titles"].strip()
+        if not text:
+            return []
+        documents = list(
+            Document.objects.filter(title__icontains=text).values_list("pk", flat=True)
+        )
+        if not documents:
+            raise forms.ValidationError("No document title contains that text.")
+        return documents
 
 
 class EditForm(forms.Form):

@@ -26,6 +26,7 @@ class GenerationRun(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     product_lines = models.ManyToManyField(ProductLine, blank=True)
+    documents = models.ManyToManyField(Document, blank=True, related_name="+")
     kinds = ArrayField(models.CharField(max_length=30), default=list)
     per_chunk = models.PositiveSmallIntegerField(default=1)
     chunk_limit = models.PositiveIntegerField(default=20)

@@ -53,6 +53,7 @@ def generation_run_create(
     *,
     user=None,
     product_lines=(),
+    documents=(),
     kinds: list[str],
     per_chunk: int,
     chunk_limit: int,
@@ -68,6 +69,7 @@ def generation_run_create(
         required_approvals=required_approvals,
     )
     run.product_lines.set(product_lines)
+    run.documents.set(documents)
     return run
 
 
@@ -78,6 +80,9 @@ def chunks_sample(*, run: GenerationRun) -> list[Chunk]:
     lines = list(run.product_lines.values_list("pk", flat=True))
     if lines:
         chunks = chunks.filter(product_line_id__in=lines)
+    documents = list(run.documents.values_list("pk", flat=True))
+    if documents:
+        chunks = chunks.filter(document_id__in=documents)
     rng = random.Random(run.seed)
     per_line: dict[int, list[Chunk]] = {}
     for chunk in chunks.order_by("id"):

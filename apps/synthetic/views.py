@@ -28,6 +28,7 @@ def runs(request: HttpRequest) -> HttpResponse:
         run = services.generation_run_create(
             user=request.user,
             product_lines=data["product_lines"],
+            documents=data["document_titles"],
             kinds=data["kinds"],
             per_chunk=data["per_chunk"],
             chunk_limit=data["chunk_limit"],

@@ -54,6 +54,17 @@ def test_sampling_is_balanced_across_product_lines(demo_docs):
     assert names == ["Enterprise", "Enterprise", "Pro", "Pro"]
 
 
+def test_a_run_can_be_limited_to_chosen_documents(demo_docs):
+    from apps.knowledge.models import Document
+
+    chosen = Document.objects.filter(title__icontains="troubleshooting")
+    run = services.generation_run_create(
+        documents=chosen, kinds=["error_code"], per_chunk=1, chunk_limit=10
+    )
+    picked = services.chunks_sample(run=run)
+    assert picked and {c.document_id for c in picked} <= set(chosen.values_list("pk", flat=True))
+
+
 def test_each_pair_keeps_provenance_a_verbatim_quote_and_duplicates_are_marked(demo_docs):
     backend = Scripted(
         [

@@ -144,6 +144,18 @@ def test_leads_start_runs_watch_them_and_download_exports(client, monkeypatch):
     run = GenerationRun.objects.get()
     assert with_commit["Location"] == reverse("synthetic:run_detail", args=[run.pk])
     assert run.required_approvals == 2 and list(run.product_lines.all()) == [line]
+    refused = client.post(
+        reverse("synthetic:runs"),
+        {
+            "kinds": ["limits"],
+            "chunk_limit": 5,
+            "per_chunk": 1,
+            "required_approvals": 1,
+            "seed": 0,
+            "document_titles": "no such title anywhere",
+        },
+    )
+    assert "No document title contains" in refused.content.decode()
     polling = client.get(reverse("synthetic:run_detail", args=[run.pk]), headers=HX)
     assert 'hx-trigger="every 2s"' in polling.content.decode()
     (pair,) = factories.qa_pairs(1)
