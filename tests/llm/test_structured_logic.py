@@ -3,34 +3,14 @@ model (the real models are exercised in test_local_model.py and test_http_server
 
 import pytest
 
-from apps.llm.backends import BackendError, Completion
+from apps.llm.backends import BackendError
 from apps.llm.models import LLMCall, PromptVersion
 from apps.llm.prompts import prompt_render
 from apps.llm.schemas import PlanAnswer, Triage, choice_model
 from apps.llm.services import structured_generate
+from tests.fakes import ScriptedBackend
 
 pytestmark = pytest.mark.django_db
-
-
-class Scripted:
-    name, model = "scripted", "script"
-
-    def __init__(self, *outputs):
-        self.outputs = list(outputs)
-        self.prompts = []
-
-    def complete(self, prompt, *, json_schema=None, max_tokens=256):
-        self.prompts.append(prompt)
-        output = self.outputs.pop(0)
-        if isinstance(output, Exception):
-            raise output
-        return Completion(
-            text=output,
-            prompt_tokens=10,
-            completion_tokens=5,
-            time_to_first_token_ms=20.0,
-            total_ms=100.0,
-        )
 
 
 def _prompt():
@@ -42,7 +22,7 @@ def test_a_valid_first_answer_is_returned_and_recorded():
         purpose="test",
         prompt=_prompt(),
         schema=PlanAnswer,
-        backend=Scripted('{"plan": "Enterprise"}'),
+        backend=ScriptedBackend('{"plan": "Enterprise"}'),
     )
     assert result.value == PlanAnswer(plan="Enterprise")
     call = LLMCall.objects.get()
@@ -58,7 +38,7 @@ def test_a_valid_first_answer_is_returned_and_recorded():
 
 
 def test_invalid_output_is_retried_with_the_validation_error_fed_back():
-    backend = Scripted(
+    backend = ScriptedBackend(
         '{"plan": ',
         '{"category": "billing", "urgency": "urgent!!"}',
         '{"category": "billing", "urgency": "high", "product_line": "Pro"}',
@@ -80,7 +60,7 @@ def test_after_the_last_attempt_the_call_goes_to_a_human_with_every_raw_output_k
         purpose="test",
         prompt=_prompt(),
         schema=PlanAnswer,
-        backend=Scripted("nope", "{}", '{"plan": 5}'),
+        backend=ScriptedBackend("nope", "{}", '{"plan": 5}'),
         max_attempts=3,
     )
     assert result.needs_human and result.value is None
@@ -95,7 +75,7 @@ def test_a_backend_failure_never_raises_into_the_caller():
         purpose="test",
         prompt=_prompt(),
         schema=PlanAnswer,
-        backend=Scripted(BackendError("connection refused")),
+        backend=ScriptedBackend(BackendError("connection refused")),
     )
     assert result.needs_human
     assert "connection refused" in LLMCall.objects.get().error
@@ -108,7 +88,7 @@ def test_constrained_choices_are_enums_in_the_schema():
         purpose="test",
         prompt=_prompt(),
         schema=model,
-        backend=Scripted('{"sentence_id": "S9"}', '{"sentence_id": "S2"}'),
+        backend=ScriptedBackend('{"sentence_id": "S9"}', '{"sentence_id": "S2"}'),
     )
     assert result.value.sentence_id == "S2"
 
@@ -116,7 +96,10 @@ def test_constrained_choices_are_enums_in_the_schema():
 def test_each_template_version_is_stored_once():
     for _ in range(2):
         structured_generate(
-            purpose="test", prompt=_prompt(), schema=PlanAnswer, backend=Scripted('{"plan": "Pro"}')
+            purpose="test",
+            prompt=_prompt(),
+            schema=PlanAnswer,
+            backend=ScriptedBackend('{"plan": "Pro"}'),
         )
     assert PromptVersion.objects.filter(name="check").count() == 1
     version = PromptVersion.objects.get()

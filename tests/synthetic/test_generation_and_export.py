@@ -4,33 +4,18 @@ import pytest
 from django.core.management import call_command
 
 from apps.knowledge.models import Chunk
-from apps.llm.backends import Completion
 from apps.oversight.models import EditLogEntry
 from apps.synthetic import selectors, services
 from apps.synthetic.export import export_create, exportable_pairs
 from apps.synthetic.models import GenerationRun, QAPair
 from tests import factories
+from tests.fakes import ScriptedBackend
 
 pytestmark = pytest.mark.django_db
 
 
-class Scripted:
-    """Answers every prompt with the next scripted output (for the logic around the model)."""
-
-    name, model = "scripted", "script"
-
-    def __init__(self, outputs):
-        self.outputs = list(outputs)
-
-    def complete(self, prompt, *, json_schema=None, max_tokens=256):
-        text = self.outputs.pop(0) if self.outputs else '{"oops": 1}'
-        return Completion(
-            text=text,
-            prompt_tokens=1,
-            completion_tokens=1,
-            time_to_first_token_ms=1.0,
-            total_ms=1.0,
-        )
+# What the script answers once it runs out: invalid, so a surplus call ends as "needs human".
+EXHAUSTED = '{"oops": 1}'
 
 
 def _draft(question, answer="An answer.", support="S1"):
@@ -66,15 +51,14 @@ def test_a_run_can_be_limited_to_chosen_documents(demo_docs):
 
 
 def test_each_pair_keeps_provenance_a_verbatim_quote_and_duplicates_are_marked(demo_docs):
-    backend = Scripted(
-        [
-            _draft("How much storage does each member get on this plan?"),
-            _draft("How much storage does each member get on this plan?"),
-            _draft("What should I do when sync stops with a timeout error?", support="S2"),
-            "not json at all",
-            "still not json",
-            "{}",
-        ]
+    backend = ScriptedBackend(
+        _draft("How much storage does each member get on this plan?"),
+        _draft("How much storage does each member get on this plan?"),
+        _draft("What should I do when sync stops with a timeout error?", support="S2"),
+        "not json at all",
+        "still not json",
+        "{}",
+        when_empty=EXHAUSTED,
     )
     run = _run(limit=4)
     services.generation_run_execute(run_id=run.pk, backend=backend)
@@ -94,7 +78,7 @@ def test_a_cancelled_run_stops_before_the_next_chunk(demo_docs):
     services.generation_run_cancel(run=run)
     run.refresh_from_db()
     assert run.status == GenerationRun.Status.CANCELLED
-    services.generation_run_execute(run_id=run.pk, backend=Scripted([]))
+    services.generation_run_execute(run_id=run.pk, backend=ScriptedBackend(when_empty=EXHAUSTED))
     assert run.pairs.count() == 0
 
 
@@ -115,7 +99,9 @@ def reviewed(demo_docs):
         )
     ]
     run = _run(limit=8)
-    services.generation_run_execute(run_id=run.pk, backend=Scripted(outputs))
+    services.generation_run_execute(
+        run_id=run.pk, backend=ScriptedBackend(*outputs, when_empty=EXHAUSTED)
+    )
     pairs = list(run.pairs.order_by("id"))
     lead = factories.lead()
     services.pair_approve(pair=pairs[0], user=lead)

@@ -1,0 +1,29 @@
+from apps.llm.backends import Completion
+
+
+class ScriptedBackend:
+    """Stands in for a model in tests of the logic around it: answers each prompt with the
+    next scripted output (an exception is raised instead). Real models are tested apart."""
+
+    name, model = "scripted", "script"
+
+    def __init__(self, *outputs, when_empty: str | None = None):
+        self.outputs = list(outputs)
+        self.when_empty = when_empty
+        self.prompts: list[str] = []
+
+    def complete(self, prompt, *, json_schema=None, max_tokens=256) -> Completion:
+        self.prompts.append(prompt)
+        if not self.outputs and self.when_empty is not None:
+            output = self.when_empty
+        else:
+            output = self.outputs.pop(0)
+        if isinstance(output, Exception):
+            raise output
+        return Completion(
+            text=output,
+            prompt_tokens=10,
+            completion_tokens=5,
+            time_to_first_token_ms=20.0,
+            total_ms=100.0,
+        )
