@@ -16,7 +16,9 @@ def pair_distribution(*, run=None) -> list[dict]:
                 filter=Q(status=QAPair.Status.APPROVED, verified=True, duplicate_of__isnull=True),
             ),
             pending=Count("id", filter=Q(status=QAPair.Status.PENDING)),
-            unverified=Count("id", filter=Q(verified=False)),
+            # A pair whose model output was invalid has no quote at all: counted apart.
+            unverified=Count("id", filter=Q(verified=False) & ~Q(status=QAPair.Status.NEEDS_HUMAN)),
+            invalid=Count("id", filter=Q(status=QAPair.Status.NEEDS_HUMAN)),
             duplicates=Count("id", filter=Q(duplicate_of__isnull=False)),
         )
         .order_by("product_line__name")

@@ -71,6 +71,9 @@ def test_each_pair_keeps_provenance_a_verbatim_quote_and_duplicates_are_marked(d
     assert first.verified and first.quote in Chunk.objects.get(pk=first.chunk_id).text
     assert second.duplicate_of == first and third.duplicate_of is None
     assert failed.status == QAPair.Status.NEEDS_HUMAN and failed.raw_output == "{}"
+    rows = selectors.pair_distribution(run=run)
+    assert sum(row["invalid"] for row in rows) == 1
+    assert sum(row["unverified"] for row in rows) == 0  # the invalid one has no quote to check
 
 
 def test_a_cancelled_run_stops_before_the_next_chunk(demo_docs):

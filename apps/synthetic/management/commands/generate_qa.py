@@ -43,5 +43,6 @@ class Command(BaseCommand):
         for row in selectors.pair_distribution(run=run):
             self.stdout.write(
                 f"  {row['product_line__name'] or '(none)'}: {row['total']} pairs, "
-                f"{row['unverified']} unverified, {row['duplicates']} duplicates"
+                f"{row['unverified']} unverified, {row['invalid']} invalid, "
+                f"{row['duplicates']} duplicates"
             )
