@@ -20,6 +20,7 @@ fi
 
 ruff check .
 ruff format --check .
+lint-imports --no-cache
 
 started="$(python manage.py services start --print-started)"
 cleanup() { if [ -n "$started" ]; then python manage.py services stop --only "$started" >/dev/null; fi; }

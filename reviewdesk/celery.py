@@ -42,7 +42,6 @@ app.conf.update(
         "apps.knowledge.tasks.*": {"queue": "ingest"},
         "apps.llm.tasks.*": {"queue": "llm"},
         "apps.synthetic.tasks.*": {"queue": "llm"},
-        "apps.tickets.tasks.*": {"queue": "llm"},
     },
     # One task at a time per process: tasks are long (embedding, generation), and prefetching
     # would park work behind a busy process while another sits idle.

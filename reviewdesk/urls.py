@@ -11,4 +11,5 @@ urlpatterns = [
     path("llm/", include("apps.llm.urls")),
     path("qa/", include("apps.synthetic.urls")),
     path("", include("apps.core.urls")),
+    path("", include("apps.home.urls")),
 ]

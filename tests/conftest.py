@@ -12,7 +12,9 @@ from django.core.management import call_command
 
 # Valkey database 1 for tests: a dev worker (database 0) never takes a test task. Set before
 # any worker subprocess starts; the producer side is pointed there in `_test_broker`.
-os.environ["VALKEY_DB"] = "1"
+# TEST_VALKEY_DB (with TEST_DATABASE_NAME) lets two test runs share one machine.
+TEST_VALKEY_DB = os.environ.get("TEST_VALKEY_DB", "1")
+os.environ["VALKEY_DB"] = TEST_VALKEY_DB
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
@@ -25,8 +27,8 @@ def _test_broker():
 
     if settings.CELERY_EMBEDDED_BROKER:
         sock = settings.EMBEDDED_VALKEY_SOCKET
-        app.conf.broker_url = f"redis+socket://{sock}?virtual_host=1"
-        app.conf.result_backend = f"redis+socket://{sock}?db=1"
+        app.conf.broker_url = f"redis+socket://{sock}?virtual_host={TEST_VALKEY_DB}"
+        app.conf.result_backend = f"redis+socket://{sock}?db={TEST_VALKEY_DB}"
     yield
 
 
@@ -44,7 +46,7 @@ def client_for(client):
 def _worker_env(db_name: str) -> dict:
     env = dict(os.environ)
     env["DATABASE_NAME_OVERRIDE"] = db_name
-    env["VALKEY_DB"] = "1"
+    env["VALKEY_DB"] = TEST_VALKEY_DB
     env.setdefault("DJANGO_SETTINGS_MODULE", "reviewdesk.settings")
     return env
 

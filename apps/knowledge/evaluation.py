@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.utils import timezone
@@ -19,6 +20,9 @@ from apps.knowledge.selectors import Filters, chunks_search
 
 class QueryFileError(Exception):
     pass
+
+
+APPROVED_PAIRS = "approved"
 
 
 @dataclass
@@ -51,14 +55,32 @@ def queries_parse(text: str) -> list[EvalQuery]:
     return queries
 
 
+# Labelled query sets offered by apps that sit above the knowledge base (synthetic Q&A offers
+# its approved pairs), registered from their AppConfig.ready: the knowledge base never imports
+# them, and works on its own when they are not installed.
+_QUERY_SOURCES: dict[str, tuple[Callable[[], list[dict]], str]] = {}
+
+
+def query_source_register(
+    *, name: str, provider: Callable[[], list[dict]], empty_message: str
+) -> None:
+    """`provider` returns {"question", "gold_doc_id", "product_line"} dicts."""
+    _QUERY_SOURCES[name] = (provider, empty_message)
+
+
+def queries_from_source(*, name: str) -> list[EvalQuery]:
+    if name not in _QUERY_SOURCES:
+        raise QueryFileError(f"No labelled query set called {name!r} is available.")
+    provider, empty_message = _QUERY_SOURCES[name]
+    queries = [EvalQuery(**q) for q in provider()]
+    if not queries:
+        raise QueryFileError(empty_message)
+    return queries
+
+
 def queries_from_approved_pairs() -> list[EvalQuery]:
     """Validated synthetic Q&A as a labelled set: each question's gold is its source document."""
-    from apps.synthetic.selectors import approved_pairs_as_queries
-
-    queries = [EvalQuery(**q) for q in approved_pairs_as_queries()]
-    if not queries:
-        raise QueryFileError("There are no approved Q&A pairs to evaluate with yet.")
-    return queries
+    return queries_from_source(name=APPROVED_PAIRS)
 
 
 def retrieval_evaluate(

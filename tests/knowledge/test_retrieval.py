@@ -1,9 +1,16 @@
 import numpy as np
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from apps.knowledge.models import Chunk, Document, ErrorCategory, ProductLine
 from apps.knowledge.selectors import Filters, chunks_search, vector_ranked
+from tests import factories
 from tests.factories import ProductLineFactory
+
+# Columns no search may read: the uploaded file (up to 10 MB) and its metadata.
+HEAVY_COLUMNS = ('"knowledge_document"."raw"', '"knowledge_document"."metadata"')
 
 pytestmark = pytest.mark.django_db
 
@@ -80,6 +87,102 @@ def test_every_mode_explains_why_each_chunk_matched(demo_docs, mode):
     )
 
 
+def _sql(queries) -> str:
+    return "\n".join(q["sql"] for q in queries)
+
+
+@pytest.fixture
+def uploads_with_large_files():
+    """Twelve documents of three chunks, each document keeping a 256 KB upload; random unit
+    vectors, so a vector search ranks every chunk."""
+    from django.contrib.postgres.search import SearchVector
+
+    line = ProductLineFactory(name="Skylark", slug="skylark")
+    rng = np.random.default_rng(11)
+    vectors = rng.normal(size=(36, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    for d in range(12):
+        document = Document.objects.create(
+            external_id=f"manual-{d}.pdf",
+            title=f"Manual {d}",
+            format="pdf",
+            raw=rng.bytes(256 * 1024),
+            metadata={"pages": list(range(200))},
+            content_hash=f"{d}",
+            chunk_config="-",
+            product_line=line,
+        )
+        Chunk.objects.bulk_create(
+            Chunk(
+                document=document,
+                ordinal=i,
+                text=f"Sync quota section {i} of manual {d}.",
+                token_count=7,
+                product_line=line,
+                error_codes=["E2077"],
+                embedding=vectors[d * 3 + i],
+            )
+            for i in range(3)
+        )
+    Chunk.objects.update(search_vector=SearchVector("text", config="english"))
+    return vectors
+
+
+def _sql(queries) -> str:
+    return "\n".join(q["sql"] for q in queries)
+
+
+@pytest.mark.parametrize("mode", ["vector", "keyword", "hybrid"])
+def test_a_search_never_reads_the_uploaded_files_and_its_query_count_does_not_grow_with_k(
+    uploads_with_large_files, mode
+):
+    counts = {}
+    for k in (2, 20):
+        with CaptureQueriesContext(connection) as queries:
+            result = chunks_search(
+                query="sync quota", k=k, mode=mode, query_vector=uploads_with_large_files[0]
+            )
+        assert len(result.hits) == k
+        counts[k] = len(queries)
+        sql = _sql(queries)
+        assert [column for column in HEAVY_COLUMNS if column in sql] == []
+        # The vectors rank inside the database; the chunk rows come back without them.
+        [attach] = [q["sql"] for q in queries if '"knowledge_document"."title"' in q["sql"]]
+        assert '"knowledge_chunk"."embedding"' not in attach
+        assert '"knowledge_chunk"."search_vector"' not in attach
+    assert counts[2] == counts[20]
+
+
+def test_what_callers_read_from_a_hit_needs_no_further_query(uploads_with_large_files):
+    result = chunks_search(query="sync quota", k=10, query_vector=uploads_with_large_files[0])
+    with CaptureQueriesContext(connection) as queries:
+        for hit in result.hits:
+            chunk, document = hit.chunk, hit.chunk.document
+            assert str(chunk) == f"{document.title} #{chunk.ordinal}"
+            assert chunk.pk and chunk.text and chunk.token_count and chunk.heading_path == ""
+            assert chunk.error_codes == ["E2077"] and chunk.source_updated_at is None
+            assert (str(chunk.product_line), chunk.product_line.slug) == ("Skylark", "skylark")
+            assert document.external_id.startswith("manual-") and document.format == "pdf"
+    assert len(queries) == 0
+
+
+def test_the_search_page_runs_as_many_queries_for_twenty_hits_as_for_two(
+    uploads_with_large_files, client_for
+):
+    client = client_for(factories.reviewer())
+    counts, bodies = {}, {}
+    for k in (2, 20):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("knowledge:search"), {"q": "sync quota", "k": k})
+        assert response.status_code == 200
+        counts[k], bodies[k] = len(queries), response.content.decode()
+        assert [column for column in HEAVY_COLUMNS if column in _sql(queries)] == []
+    assert bodies[2].count('<li class="hit">') == 2
+    assert bodies[20].count('<li class="hit">') == 20
+    assert "Manual 3" in bodies[20] and "Skylark" in bodies[20]
+    assert counts[2] == counts[20]
+
+
 def test_no_document_fills_the_results_beyond_its_cap(demo_docs, settings):
     settings.RETRIEVAL_MAX_CHUNKS_PER_DOCUMENT = 1
     result = chunks_search(query="plan limits", k=6, infer_filters=False)
@@ -124,7 +227,7 @@ def test_a_filtered_hnsw_query_still_returns_k_results_when_the_line_is_rare():
 
 
 def test_error_categories_use_the_longest_matching_prefix():
-    from apps.knowledge.services import error_categories_for
+    from apps.knowledge.tagging import error_categories_for
 
     ErrorCategory.objects.create(prefix="ERR_SYNC_T", name="Timeouts")
     categories = list(ErrorCategory.objects.all())
