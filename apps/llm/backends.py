@@ -76,6 +76,26 @@ _TOKEN_DATA = np.dtype([("id", np.intc), ("logit", np.float32), ("p", np.float32
 _SHORTLIST = 64
 
 
+class _Sampler:
+    """Seeded temperature sampling over a few candidate logits (-inf = not allowed): the same
+    seed gives the same output, so a sampled retry is reproducible."""
+
+    def __init__(self, *, temperature: float, seed: int) -> None:
+        self.temperature = temperature
+        self.rng = np.random.default_rng(seed)
+
+    def draw(self, logits: np.ndarray) -> int:
+        scaled = logits.astype(np.float64) / self.temperature
+        scaled -= np.max(scaled[np.isfinite(scaled)])
+        weights = np.where(np.isfinite(scaled), np.exp(scaled), 0.0)
+        return int(self.rng.choice(len(weights), p=weights / weights.sum()))
+
+    def pick_free(self, logits: np.ndarray) -> int:
+        """Without a grammar: sample among the model's top 64 tokens."""
+        top = np.argpartition(logits, -_SHORTLIST)[-_SHORTLIST:]
+        return int(top[self.draw(logits[top])])
+
+
 class _GreedyGrammar:
     """Greedy decoding under a GBNF grammar, cheaply.
 
@@ -113,14 +133,18 @@ class _GreedyGrammar:
         self._lib.llama_sampler_apply(self.sampler, ctypes.byref(array))
         return data["logit"]
 
-    def pick(self, logits: np.ndarray) -> int:
+    def pick(self, logits: np.ndarray, sampler: _Sampler | None = None) -> int:
+        """The best token the grammar allows, or with `sampler` a token drawn among the allowed
+        ones of the model's top 64 (a sampled retry must be able to say something else)."""
         best = int(np.argmax(logits))
-        if np.isfinite(self._allowed(np.array([best]), logits[[best]])[0]):
+        if sampler is None and np.isfinite(self._allowed(np.array([best]), logits[[best]])[0]):
             return best
         top = np.argpartition(logits, -_SHORTLIST)[-_SHORTLIST:]
         top = top[np.argsort(-logits[top])]
         allowed = self._allowed(top, logits[top])
         if np.isfinite(allowed).any():
+            if sampler is not None:
+                return int(top[sampler.draw(allowed)])
             return int(top[int(np.argmax(allowed))])
         allowed = self._allowed(np.arange(len(logits)), logits)
         if not np.isfinite(allowed).any():
@@ -155,13 +179,23 @@ class LlamaCppBackend:
         atexit.register(self.llm.close)
 
     def complete(
-        self, prompt: str, *, json_schema: dict | None = None, max_tokens: int = 256
+        self,
+        prompt: str,
+        *,
+        json_schema: dict | None = None,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        seed: int = 0,
     ) -> Completion:
+        """Greedy at temperature 0; otherwise seeded sampling among the top 64 tokens."""
         gbnf = _gbnf_for(json.dumps(json_schema, sort_keys=True)) if json_schema else None
+        sampler = _Sampler(temperature=temperature, seed=seed) if temperature > 0 else None
         with self._lock:
-            return self._generate(prompt, gbnf, max_tokens)
+            return self._generate(prompt, gbnf, max_tokens, sampler)
 
-    def _generate(self, prompt: str, gbnf: str | None, max_tokens: int) -> Completion:
+    def _generate(
+        self, prompt: str, gbnf: str | None, max_tokens: int, sampler: _Sampler | None
+    ) -> Completion:
         import llama_cpp
 
         llm = self.llm
@@ -179,7 +213,10 @@ class LlamaCppBackend:
                 logits = np.ctypeslib.as_array(
                     llama_cpp.llama_get_logits_ith(llm._ctx.ctx, -1), shape=(n_vocab,)
                 )
-                token = grammar.pick(logits) if grammar else int(np.argmax(logits))
+                if grammar:
+                    token = grammar.pick(logits, sampler)
+                else:
+                    token = sampler.pick_free(logits) if sampler else int(np.argmax(logits))
                 first_token_at = first_token_at or time.perf_counter()
                 if llama_cpp.llama_vocab_is_eog(vocab, token):
                     break
@@ -200,17 +237,13 @@ class LlamaCppBackend:
         )
 
     def _eval_prompt(self, tokens: list[int]) -> None:
-        """Reuse the cached prefix of the previous prompt (a retry extends its first try)."""
+        """Evaluate the whole prompt every time. Reusing a cached prefix saved little (the
+        prompt is evaluated in one batch) but made greedy output depend on what ran before: a
+        token evaluated alone gets slightly different logits from the same token in a batch,
+        so the same prompt asked twice could give two answers."""
         llm = self.llm
-        cached = llm.input_ids[: llm.n_tokens].tolist()
-        shared = 0
-        for old, new in zip(cached, tokens, strict=False):
-            if old != new:
-                break
-            shared += 1
-        shared = min(shared, len(tokens) - 1)  # the last prompt token must be evaluated
-        llm.n_tokens = shared
-        llm.eval(tokens[shared:])
+        llm.n_tokens = 0
+        llm.eval(tokens)
 
 
 @cache
@@ -244,14 +277,20 @@ class OpenAICompatibleBackend:
         self.retries, self.response_format = retries, response_format
 
     def complete(
-        self, prompt: str, *, json_schema: dict | None = None, max_tokens: int = 256
+        self,
+        prompt: str,
+        *,
+        json_schema: dict | None = None,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        seed: int = 0,
     ) -> Completion:
         body = {
             "model": self.model,
             "messages": [{"role": "user", "content": prompt}],
-            "temperature": settings.LLM_TEMPERATURE,
+            "temperature": temperature,
             "max_tokens": max_tokens,
-            "seed": 0,
+            "seed": seed,
         }
         if json_schema:
             body["response_format"] = self._format(json_schema)

@@ -35,6 +35,8 @@ class LLMCall(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     first_try_valid = models.BooleanField(default=False)
     valid = models.BooleanField(default=False)
+    # Quality gates on the schema-valid output (None: the call had none).
+    checks_passed = models.BooleanField(null=True)
     needs_human = models.BooleanField(default=False)
     error = models.TextField(blank=True)
     raw_outputs = models.JSONField(default=list)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -17,16 +18,32 @@ from apps.llm.prompts import RenderedPrompt
 logger = logging.getLogger(__name__)
 
 
+# Checks run on a schema-valid object; each returns what is wrong with it ("" when nothing).
+Check = Callable[[BaseModel], list[str]]
+
+
 @dataclass
 class StructuredResult:
-    value: BaseModel | None
+    value: BaseModel | None  # valid against the schema and passed the checks
     call: LLMCall
     raw_outputs: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # The last schema-valid object the checks refused, and why: kept for the record.
+    refused: BaseModel | None = None
+    problems: list[str] = field(default_factory=list)
+    backend_failed: bool = False
 
     @property
     def needs_human(self) -> bool:
         return self.value is None
+
+
+def attempt_sampling(attempt: int) -> dict:
+    """The first try decodes as configured (greedy by default); a retry samples with a seeded
+    temperature, since greedy decoding of a near-identical prompt repeats the same output."""
+    if attempt == 0:
+        return {"temperature": settings.LLM_TEMPERATURE, "seed": 0}
+    return {"temperature": max(settings.LLM_RETRY_TEMPERATURE, 0.01), "seed": attempt}
 
 
 def _retry_prompt(prompt: str, raw: str, error: str) -> str:
@@ -55,39 +72,85 @@ def structured_generate(
     max_attempts: int | None = None,
     max_tokens: int = 256,
     backend=None,
+    check: Check | None = None,
+    retry_prompt: Callable[[int], RenderedPrompt] | None = None,
 ) -> StructuredResult:
+    """Generate, validate against `schema`, run `check`; retry what fails with the error fed
+    back (or with `retry_prompt(attempt)`, a reformulated prompt) and a sampled decode."""
     backend = backend or backend_get()
     attempts = max_attempts or settings.LLM_MAX_ATTEMPTS
     json_schema = schema.model_json_schema()
+    outcome = _Attempts()
     text = prompt.text
-    raws: list[str] = []
-    errors: list[str] = []
-    completions: list[Completion] = []
-    value = None
-    for _ in range(attempts):
+    for attempt in range(attempts):
         try:
-            completion = backend.complete(text, json_schema=json_schema, max_tokens=max_tokens)
+            completion = backend.complete(
+                text, json_schema=json_schema, max_tokens=max_tokens, **attempt_sampling(attempt)
+            )
         except BackendError as exc:
-            errors.append(f"backend: {exc}")
+            outcome.errors.append(f"backend: {exc}")
+            outcome.backend_failed = True
             break
-        completions.append(completion)
-        raws.append(completion.text)
-        value, error = _validate(schema, completion.text)
-        if value is not None:
+        error = outcome.judge(schema, completion, check)
+        if not error:
             break
-        errors.append(error)
-        text = _retry_prompt(prompt.text, completion.text, error)
+        base = retry_prompt(attempt + 1).text if retry_prompt else prompt.text
+        text = _retry_prompt(base, completion.text, error)
     call = llm_call_record(
         purpose=purpose,
         prompt=prompt,
         schema=schema,
         backend=backend,
-        completions=completions,
-        raws=raws,
-        errors=errors,
-        value=value,
+        completions=outcome.completions,
+        raws=outcome.raws,
+        errors=outcome.errors,
+        value=outcome.value,
+        schema_valid=outcome.schema_valid,
+        first_try_schema_valid=outcome.first_try_schema_valid,
+        checks_passed=None if check is None or not outcome.schema_valid else outcome.passed,
     )
-    return StructuredResult(value=value, call=call, raw_outputs=raws, errors=errors)
+    return StructuredResult(
+        value=outcome.value if outcome.passed else None,
+        call=call,
+        raw_outputs=outcome.raws,
+        errors=outcome.errors,
+        refused=None if outcome.passed else outcome.value,
+        problems=outcome.problems,
+        backend_failed=outcome.backend_failed,
+    )
+
+
+@dataclass
+class _Attempts:
+    """What the tries of one structured call produced so far."""
+
+    completions: list[Completion] = field(default_factory=list)
+    raws: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    value: BaseModel | None = None
+    passed: bool = False
+    problems: list[str] = field(default_factory=list)
+    schema_valid: bool = False
+    first_try_schema_valid: bool = False
+    backend_failed: bool = False
+
+    def judge(self, schema: type[BaseModel], completion: Completion, check: Check | None) -> str:
+        """'' when this attempt is accepted, else the error to feed back."""
+        self.completions.append(completion)
+        self.raws.append(completion.text)
+        value, error = _validate(schema, completion.text)
+        if value is None:
+            self.errors.append(error)
+            return error
+        self.first_try_schema_valid |= len(self.completions) == 1
+        self.schema_valid, self.value = True, value
+        self.problems = [p for p in (check(value) if check else []) if p]
+        self.passed = not self.problems
+        if self.passed:
+            return ""
+        error = "checks: " + "; ".join(self.problems)
+        self.errors.append(error)
+        return error
 
 
 def llm_call_record(
@@ -100,10 +163,21 @@ def llm_call_record(
     raws: list[str],
     errors: list[str],
     value: BaseModel | None,
+    schema_valid: bool | None = None,
+    first_try_schema_valid: bool | None = None,
+    checks_passed: bool | None = None,
 ) -> LLMCall:
+    """One row per structured call. `valid`/`first_try_valid` are about the schema (did the
+    model produce a well-formed object, and on the first try); `checks_passed` is about the
+    quality gates run on it (None when the call had none)."""
     version, _ = PromptVersion.objects.get_or_create(
         name=prompt.name, content_hash=prompt.content_hash, defaults={"text": prompt.template}
     )
+    if schema_valid is None:
+        schema_valid = value is not None
+    if first_try_schema_valid is None:
+        first_try_schema_valid = schema_valid and len(completions) == 1
+    accepted = schema_valid and checks_passed is not False
     last = completions[-1] if completions else None
     return LLMCall.objects.create(
         purpose=purpose,
@@ -117,9 +191,10 @@ def llm_call_record(
         ms_per_output_token=last.ms_per_output_token if last else None,
         total_ms=sum(c.total_ms for c in completions),
         attempts=len(completions),
-        first_try_valid=value is not None and len(completions) == 1,
-        valid=value is not None,
-        needs_human=value is None,
+        first_try_valid=first_try_schema_valid,
+        valid=schema_valid,
+        checks_passed=checks_passed,
+        needs_human=not accepted,
         error="\n".join(errors),
         raw_outputs=raws,
         result=json.loads(value.model_dump_json()) if value is not None else None,

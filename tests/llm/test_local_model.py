@@ -97,3 +97,21 @@ def test_output_that_keeps_failing_validation_goes_to_a_human_with_nothing_lost(
     assert call.raw_outputs == result.raw_outputs and all(result.raw_outputs)
     assert all(json.loads(raw).keys() == {"answer", "quote"} for raw in call.raw_outputs)
     assert "verbatim" in call.error
+
+
+def test_sampled_decoding_is_reproducible_per_seed_and_can_differ_from_greedy(local_backend):
+    """A retry must be able to say something else: greedy decoding of the same prompt repeats
+    itself, seeded sampling does not (and the same seed gives the same text again)."""
+    prompt = prompt_render("triage", message="My invoice is wrong and I cannot sign in.").text
+    schema = Triage.model_json_schema()
+    greedy = {local_backend.complete(prompt, json_schema=schema, max_tokens=48).text for _ in "ab"}
+    sampled = [
+        local_backend.complete(
+            prompt, json_schema=schema, max_tokens=48, temperature=1.0, seed=seed
+        ).text
+        for seed in (1, 2, 3, 4, 1)
+    ]
+    assert len(greedy) == 1
+    assert sampled[0] == sampled[4]
+    assert len(set(sampled) | greedy) > 1
+    assert all(Triage.model_validate_json(text) for text in sampled)

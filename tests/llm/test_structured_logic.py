@@ -109,3 +109,90 @@ def test_each_template_version_is_stored_once():
 def test_a_prompt_needs_every_variable():
     with pytest.raises(KeyError):
         prompt_render("triage")
+
+
+class _RecordingBackend(ScriptedBackend):
+    """Also notes how each attempt asked to be decoded."""
+
+    def __init__(self, *outputs):
+        super().__init__(*outputs)
+        self.sampling: list[dict] = []
+
+    def complete(self, prompt, *, json_schema=None, max_tokens=256, **sampling):
+        self.sampling.append(sampling)
+        return super().complete(prompt, json_schema=json_schema, max_tokens=max_tokens)
+
+
+def test_the_first_try_is_greedy_and_each_retry_samples_with_its_own_seed(settings):
+    settings.LLM_TEMPERATURE, settings.LLM_RETRY_TEMPERATURE = 0.0, 0.7
+    backend = _RecordingBackend("{", "{", '{"plan": "Pro"}')
+    structured_generate(purpose="test", prompt=_prompt(), schema=PlanAnswer, backend=backend)
+    assert backend.sampling == [
+        {"temperature": 0.0, "seed": 0},
+        {"temperature": 0.7, "seed": 1},
+        {"temperature": 0.7, "seed": 2},
+    ]
+
+
+def test_a_failed_check_is_retried_with_its_reasons_and_recorded_apart_from_validity():
+    backend = ScriptedBackend('{"plan": "S1"}', '{"plan": "Enterprise"}')
+
+    def no_ids(value):
+        return ["the plan is a sentence id"] if value.plan.startswith("S") else []
+
+    result = structured_generate(
+        purpose="test", prompt=_prompt(), schema=PlanAnswer, backend=backend, check=no_ids
+    )
+    assert result.value == PlanAnswer(plan="Enterprise")
+    assert "checks: the plan is a sentence id" in backend.prompts[1]
+    call = LLMCall.objects.get()
+    assert (call.first_try_valid, call.valid, call.checks_passed, call.needs_human) == (
+        True,
+        True,
+        True,
+        False,
+    )
+
+
+def test_output_the_checks_keep_refusing_is_returned_as_refused_with_the_reasons():
+    backend = ScriptedBackend(when_empty='{"plan": "S1"}')
+    result = structured_generate(
+        purpose="test",
+        prompt=_prompt(),
+        schema=PlanAnswer,
+        backend=backend,
+        check=lambda value: ["the plan is a sentence id"],
+        max_attempts=2,
+    )
+    assert result.value is None and result.needs_human
+    assert result.refused == PlanAnswer(plan="S1")
+    assert result.problems == ["the plan is a sentence id"]
+    call = LLMCall.objects.get()
+    assert (call.valid, call.checks_passed, call.needs_human, call.attempts) == (
+        True,
+        False,
+        True,
+        2,
+    )
+    assert call.result == {"plan": "S1"}
+
+
+def test_a_retry_can_use_a_reformulated_prompt():
+    backend = ScriptedBackend("{", '{"plan": "Pro"}')
+    other = prompt_render("check", sentence="Pro keeps 30 days of history.")
+    structured_generate(
+        purpose="test",
+        prompt=_prompt(),
+        schema=PlanAnswer,
+        backend=backend,
+        retry_prompt=lambda attempt: other,
+    )
+    assert backend.prompts[1].startswith(other.text)
+
+
+def test_a_backend_failure_is_told_apart_from_invalid_output():
+    backend = ScriptedBackend(BackendError("connection refused"))
+    result = structured_generate(
+        purpose="test", prompt=_prompt(), schema=PlanAnswer, backend=backend
+    )
+    assert result.backend_failed and result.raw_outputs == []

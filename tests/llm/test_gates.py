@@ -1,0 +1,103 @@
+"""The quality gates on their own: each one catches the failure seen with the small model
+and lets a good output through."""
+
+import pytest
+
+from apps.llm import gates
+
+EXAMPLE = "How many API requests per minute can a Pro workspace make?"
+
+
+@pytest.mark.parametrize("text", ["S1", "s8", "[S3]", "S1, S2", " S12. "])
+def test_an_answer_that_is_only_a_sentence_id_fails(text):
+    assert not gates.gate_not_an_id(name="answer", text=text).passed
+
+
+def test_an_answer_that_mentions_an_id_in_a_sentence_passes():
+    assert gates.gate_not_an_id(name="answer", text="Use setting S3 in the panel.").passed
+
+
+def test_a_word_for_word_or_nearly_copied_prompt_example_fails_and_a_new_question_passes():
+    copied = gates.gate_not_prompt_copy(
+        name="question", text=EXAMPLE.lower(), examples=[EXAMPLE], limit=0.8
+    )
+    near = gates.gate_not_prompt_copy(
+        name="question",
+        text="How many API requests per minute can an Enterprise workspace make?",
+        examples=[EXAMPLE],
+        limit=0.8,
+    )
+    new = gates.gate_not_prompt_copy(
+        name="question",
+        text="Which persistence modes does Redis offer for durability?",
+        examples=[EXAMPLE],
+        limit=0.8,
+    )
+    assert (copied.passed, near.passed, new.passed) == (False, False, True)
+    assert "100%" in copied.detail
+
+
+@pytest.mark.parametrize(
+    ("text", "passed"),
+    [
+        ("How do I rotate the API key of a workspace?", True),
+        ("Does Redis support AOF persistence?", True),
+        ("The API key rotates every 90 days.", False),
+        ("Why?", False),
+        ("Rotation of keys?", False),
+    ],
+)
+def test_a_question_must_read_as_one(text, passed):
+    assert gates.gate_is_question(text=text).passed is passed
+
+
+def test_a_cut_off_answer_is_caught():
+    assert not gates.gate_not_truncated(name="answer", text="Keys rotate every 90").passed
+    assert gates.gate_not_truncated(name="answer", text="Keys rotate every 90 days.").passed
+
+
+def test_answerable_needs_both_similarity_and_shared_content_words():
+    support = "Workspace API keys can be rotated from the security settings page."
+    good = gates.gate_answerable(
+        question="How do I rotate workspace API keys?",
+        support=support,
+        similarity=0.62,
+        min_similarity=0.35,
+        min_shared=1,
+    )
+    unrelated_words = gates.gate_answerable(
+        question="What does the sync icon mean?",
+        support=support,
+        similarity=0.5,
+        min_similarity=0.35,
+        min_shared=1,
+    )
+    far = gates.gate_answerable(
+        question="How do I rotate workspace API keys?",
+        support=support,
+        similarity=0.2,
+        min_similarity=0.35,
+        min_shared=1,
+    )
+    assert (good.passed, unrelated_words.passed, far.passed) == (True, False, False)
+    assert "rotat" in good.detail and "key" in good.detail
+
+
+def test_content_words_drop_stop_words_and_plural_endings():
+    assert gates.content_words("What are the limits of the syncing?") == {"limit", "sync"}
+
+
+def test_round_trip_and_duplicate_gates_say_why():
+    assert gates.gate_round_trip(rank=3, k=5).passed
+    missed = gates.gate_round_trip(rank=None, k=5)
+    assert not missed.passed and "top 5" in missed.detail
+    duplicate = gates.gate_not_duplicate(duplicate_of=12, similarity=0.95)
+    assert not duplicate.passed and "#12" in duplicate.detail
+
+
+def test_the_summary_lists_only_the_failed_gates():
+    results = [
+        gates.gate_is_question(text="Why?"),
+        gates.gate_round_trip(rank=1, k=5),
+    ]
+    assert gates.gates_summary(results) == ["is a question: only 1 words"]
