@@ -28,6 +28,6 @@ def test_an_upload_declaring_more_than_the_limit_is_refused_with_413_before_the_
 def test_a_request_within_the_limit_reaches_the_view(client, settings):
     settings.UPLOAD_MAX_BYTES = 2 * 1024 * 1024
     client.force_login(lead())
-    response = client.post(reverse("knowledge:upload"), data={})
+    response = client.post(reverse("knowledge:upload"), data={"product_line": ""})
     assert response.status_code == 200
     assert b"errorlist" in response.content  # the form answered: nothing chosen
