@@ -6,6 +6,7 @@ variable, instead of silently falling back to a default nobody asked for.
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -68,9 +69,19 @@ def env_path(name: str, default: Path) -> Path:
 
 
 def _secret_key() -> str:
-    """SECRET_KEY from the environment, else one generated once and kept in var/."""
+    """SECRET_KEY from the environment, else (local set-up only) one generated once into var/."""
     if key := os.environ.get("SECRET_KEY"):
         return key
+    # A generated key is only right where everything runs on one machine out of var/. With
+    # PRODUCTION or a DATABASE_URL, web servers and workers may run on several machines, and
+    # a key per machine would log people out and void signed values from another machine.
+    if PRODUCTION or (os.environ.get("DATABASE_URL") and not DEBUG):
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when PRODUCTION=1 or DATABASE_URL is set: give every web "
+            "server and worker the same secret value, e.g. one made with "
+            '`python -c "import secrets; print(secrets.token_urlsafe(50))"`. '
+            "(Only the local set-up, with the embedded database, generates one into var/.)"
+        )
     path = VAR_DIR / "secret-key"
     if not path.exists():
         VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -80,7 +91,17 @@ def _secret_key() -> str:
 
 
 VAR_DIR = env_path("REVIEWDESK_VAR_DIR", BASE_DIR / "var")
+# One explicit switch for a deployment: PRODUCTION=1 requires SECRET_KEY and turns on the
+# HTTPS-only defaults below (each still settable on its own). It is not guessed from
+# DATABASE_URL: a developer or CI on their own PostgreSQL over plain http must not get HTTPS
+# redirects and HSTS. A deployment that forgets it is caught by `manage.py check --deploy`.
+PRODUCTION = env_bool("PRODUCTION", False)
 DEBUG = env_bool("DEBUG", False)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured(
+        "DEBUG=1 with PRODUCTION=1: debug pages show settings and source code to anyone who "
+        "hits an error. Unset DEBUG in production."
+    )
 SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -93,6 +114,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "axes",
     "django_htmx",
     "template_partials",
     "apps.core",
@@ -101,10 +123,12 @@ INSTALLED_APPS = [
     "apps.llm",
     "apps.synthetic",
     "apps.oversight",
+    "apps.home",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "apps.core.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -114,6 +138,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "apps.core.middleware.HtmxMessagesMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "reviewdesk.urls"
@@ -122,6 +148,32 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# django-axes first: it refuses a locked-out username+address before the password is checked.
+# The test client's force_login skips it (it has no get_user), so tests can still log in.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login rate limiting: this many wrong passwords for one username from one address lock that
+# pair (only) out; the lock lasts this long after the last attempt, and a success resets it.
+# Locking by username alone would let anyone lock a colleague out; by address alone, one
+# office behind a NAT would lock itself out.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# An attempt during the lock restarts it: someone still guessing stays locked out.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+AXES_LOCKOUT_CALLABLE = "apps.accounts.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "apps.accounts.lockout.client_ip_address"
+# Failed attempts are kept (admin: Axes > Access attempts, to unlock someone early); a row per
+# successful login with address and browser is not needed: users have last_login.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False  # no start-up banner in every command's output
+# Proxies in front of the app that append to X-Forwarded-For (0: the client connects
+# directly). Behind a proxy every request comes from the proxy's address, so without this the
+# lock would be per username for everyone.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 
 TEMPLATES = [
     {
@@ -184,10 +236,25 @@ WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = env_path("MEDIA_ROOT", VAR_DIR / "media")
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
+# Load balancers probe the private address over plain http: a redirect would fail the probe.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Behind a proxy that ends TLS, requests arrive as http; trust the proxy's X-Forwarded-Proto
+# only when told to (a client could send the header itself when nothing overwrites it).
+if env_bool("TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HSTS as `check --deploy` asks: a year, subdomains, preload. Preload only says the site
+# agrees to be on browsers' built-in list; nothing submits it. Browsers keep HSTS for the whole
+# max-age, so a first roll-out may start with a small SECURE_HSTS_SECONDS.
+SECURE_HSTS_SECONDS = env_int(
+    "SECURE_HSTS_SECONDS", 365 * 24 * 3600 if PRODUCTION else 0, minimum=0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", PRODUCTION)
 
 # Uploads are bounded: a request body over this is refused before it is read.
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)
@@ -235,6 +302,8 @@ LLM_MODEL = env_str("LLM_MODEL", "default")
 # "json_schema" (OpenAI, vLLM, llama.cpp's llama-server) or "json_object" (llama-cpp-python).
 LLM_RESPONSE_FORMAT = env_str("LLM_RESPONSE_FORMAT", "json_schema")
 LLM_TEMPERATURE = env_float("LLM_TEMPERATURE", 0.0)
+# A retry samples at this temperature (seeded): greedy decoding would repeat the failed output.
+LLM_RETRY_TEMPERATURE = env_float("LLM_RETRY_TEMPERATURE", 0.7)
 LLM_TIMEOUT = env_float("LLM_TIMEOUT", 120.0)
 LLM_HTTP_RETRIES = env_int("LLM_HTTP_RETRIES", 2, minimum=0)
 LLM_MAX_ATTEMPTS = env_int("LLM_MAX_ATTEMPTS", 3, minimum=1)

@@ -32,6 +32,12 @@ def _test_broker():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Real password checks, without the deliberately slow production hash."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def client_for(client):
     """Log a user in on the test client and return the client."""

@@ -4,9 +4,13 @@ The table below must name every URL the project serves (a test checks that), so 
 cannot ship without deciding who may open it.
 """
 
+import re
+
 import pytest
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from apps.synthetic.models import QAPair
 from tests import factories
 
 ALL = {"reviewer": 200, "lead": 200, "admin": 200}
@@ -30,13 +34,14 @@ VIEWS = {
     "synthetic:exports": (None, LEAD_ONLY),
     "synthetic:export_download": ("export", LEAD_ONLY),
 }
-# POST-only views: GET is refused (405) for anyone allowed in; the permission still applies.
+# POST-only views, checked with POST (a GET would stop at 405 and prove nothing about roles).
 POST_VIEWS = {
     "knowledge:document_reingest": ("document", LEAD_ONLY),
     "knowledge:document_delete": ("document", LEAD_ONLY),
     "knowledge:job_retry": ("job", LEAD_ONLY),
     "knowledge:job_resume": ("job", LEAD_ONLY),
     "synthetic:run_cancel": ("run", LEAD_ONLY),
+    "synthetic:run_resume": ("run", LEAD_ONLY),
     "synthetic:review_next": (None, ALL),
     "synthetic:review_act": ("pair", ALL),
 }
@@ -124,11 +129,15 @@ def test_each_role_gets_exactly_its_screens(client, objects, role, name):
 
 @pytest.mark.parametrize("role", sorted(USERS))
 @pytest.mark.parametrize("name", sorted(POST_VIEWS))
-def test_post_only_views_check_the_role_before_anything_else(client, objects, role, name):
+def test_each_role_may_post_exactly_its_actions(client, objects, role, name):
     kind, expected = POST_VIEWS[name]
     client.force_login(USERS[role]())
-    status = client.get(_url(name, kind, objects)).status_code
-    assert status == (403 if expected[role] == 403 else 405)
+    status = client.post(_url(name, kind, objects)).status_code
+    if expected[role] == 403:
+        assert status == 403
+    else:
+        # Let through: the view itself answers (a redirect, the next pair, a form error).
+        assert status not in (403, 405) and status < 500, status
 
 
 def test_a_user_without_a_role_sees_only_home(client, objects):
@@ -151,3 +160,33 @@ def test_admin_site_is_for_staff_only(client, db):
     assert client.get("/admin/").status_code == 302
     client.force_login(factories.admin())
     assert client.get("/admin/").status_code == 200
+
+
+# --- CSRF on htmx requests ------------------------------------------------------------------
+
+
+def _csrf_token_the_page_gives_htmx(client) -> str:
+    """The token base.html hands htmx (<body hx-headers>) for every request it sends."""
+    page = client.get(reverse("synthetic:queue")).content.decode()
+    found = re.search(r"""<body hx-headers='\{"X-CSRFToken": "([^"]+)"\}'>""", page)
+    assert found, "base.html no longer gives htmx the CSRF token"
+    return found.group(1)
+
+
+def test_a_state_changing_htmx_request_needs_the_csrf_token(objects):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(factories.reviewer())
+    pair = QAPair.objects.get(pk=objects["pair"]["pk"])
+    url = reverse("synthetic:review_act", kwargs={"pk": pair.pk})
+    approve = {"action": "approve", "version": pair.version}
+    token = _csrf_token_the_page_gives_htmx(client)
+
+    forged = client.post(url, approve, headers={"HX-Request": "true"})
+    assert forged.status_code == 403
+    pair.refresh_from_db()
+    assert pair.status == QAPair.Status.PENDING
+
+    sent = client.post(url, approve, headers={"HX-Request": "true", "X-CSRFToken": token})
+    assert sent.status_code == 200
+    pair.refresh_from_db()
+    assert pair.status == QAPair.Status.APPROVED
