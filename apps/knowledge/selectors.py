@@ -15,6 +15,7 @@ from pgvector.django import CosineDistance
 
 from apps.knowledge import embedding
 from apps.knowledge.models import Chunk, Document, ErrorCategory, IngestJob, ProductLine
+from apps.knowledge.tagging import active_patterns, error_categories_for, error_codes_find
 
 MODES = ("vector", "keyword", "hybrid")
 # Each ranked list handed to the fusion is this many times k long (and at least 50), so a
@@ -80,19 +81,19 @@ class SearchResult:
 
 def filters_infer(*, query: str) -> Filters:
     """Product lines named in the question, and the categories of error codes it quotes."""
-    from apps.knowledge.services import active_patterns, error_categories_for, error_codes_find
-
     lowered = f" {query.lower()} "
     product_lines = [
         line.pk
-        for line in ProductLine.objects.all()
+        for line in ProductLine.objects.only("name", "aliases")
         if any(
             re.search(rf"(?<![\w-]){re.escape(name.lower())}(?![\w-])", lowered)
             for name in [line.name, *line.alias_list]
         )
     ]
     codes = error_codes_find(text=query, patterns=active_patterns())
-    categories = error_categories_for(codes=codes, categories=list(ErrorCategory.objects.all()))
+    categories = error_categories_for(
+        codes=codes, categories=list(ErrorCategory.objects.only("prefix", "name"))
+    )
     return Filters(product_lines=product_lines, error_categories=categories)
 
 
@@ -221,9 +222,36 @@ def _fuse(vector_rows: list, keyword_rows: list, *, k: int) -> list[Hit]:
     return fused
 
 
+# The columns a hit carries: what the search page and the retrieval evaluation read.
+# A document's raw upload (up to 10 MB) and metadata, and a chunk's embedding and tsvector, stay
+# in the database; reading one of them from a hit costs a query per hit, so add a field here
+# before a caller starts using it.
+HIT_FIELDS = (
+    "document",
+    "ordinal",
+    "text",
+    "heading_path",
+    "token_count",
+    "product_line",
+    "error_codes",
+    "error_categories",
+    "source_updated_at",
+    "document__title",
+    "document__external_id",
+    "document__format",
+    "document__source_url",
+    "document__source_updated_at",
+    "document__product_line",
+    "product_line__name",
+    "product_line__slug",
+)
+
+
 def _attach_chunks(hits: list[Hit]) -> None:
-    chunks = Chunk.objects.select_related("document", "product_line").in_bulk(
-        [hit.chunk for hit in hits]
+    chunks = (
+        Chunk.objects.select_related("document", "product_line")
+        .only(*HIT_FIELDS)
+        .in_bulk([hit.chunk for hit in hits])
     )
     for hit in hits:
         hit.chunk = chunks[hit.chunk]

@@ -1,10 +1,38 @@
-from django.db.models import Avg, Count, Q
+import datetime as dt
 
-from apps.core.stats import percentile
+from django.db.models import Aggregate, Avg, Count, FloatField, Q, QuerySet
+
 from apps.llm.models import LLMCall
 
 
-def telemetry_by_purpose(*, since=None) -> list[dict]:
+class NearestRank(Aggregate):
+    """The value at 0-based rank round(fraction * (n - 1)) among a group's non-null values,
+    computed by the database: the definition of apps.core.stats.percentile, so the telemetry
+    figures did not change when they moved out of Python. PostgreSQL's round() on double
+    precision rounds halves to even like Python's round(). Neither built-in fits:
+    percentile_cont interpolates (p95 of 100, 300, 900 is 840, not 900) and percentile_disc
+    takes the lower middle value of an even count where the helper rounds to even."""
+
+    name = "NearestRank"
+    output_field = FloatField()
+
+    def __init__(self, expression, *, fraction: float):
+        if not 0.0 <= fraction <= 1.0:
+            raise ValueError("fraction must be between 0 and 1")
+        self.fraction = float(fraction)
+        super().__init__(expression)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        column, params = compiler.compile(self.get_source_expressions()[0])
+        sql = (
+            f"(ARRAY_AGG({column} ORDER BY {column}) FILTER (WHERE {column} IS NOT NULL))"
+            f"[1 + ROUND(%s::float8 * (COUNT({column}) - 1))::int]"
+        )
+        return sql, (*params, *params, *params, self.fraction, *params)
+
+
+def telemetry_by_purpose(*, since: dt.datetime | None = None) -> list[dict]:
+    """One row per purpose, every figure aggregated by the database in one query."""
     calls = LLMCall.objects.all()
     if since is not None:
         calls = calls.filter(created_at__gte=since)
@@ -16,29 +44,22 @@ def telemetry_by_purpose(*, since=None) -> list[dict]:
             valid=Count("id", filter=Q(valid=True)),
             needs_human=Count("id", filter=Q(needs_human=True)),
             attempts=Avg("attempts"),
+            p50_ms=NearestRank("total_ms", fraction=0.5),
+            p95_ms=NearestRank("total_ms", fraction=0.95),
+            ms_per_token_p50=NearestRank("ms_per_output_token", fraction=0.5),
         )
         .order_by("purpose")
     )
-    timings: dict[str, dict[str, list[float]]] = {}
-    for purpose, total, per_token in calls.values_list(
-        "purpose", "total_ms", "ms_per_output_token"
-    ):
-        entry = timings.setdefault(purpose, {"total": [], "per_token": []})
-        entry["total"].append(total)
-        if per_token is not None:
-            entry["per_token"].append(per_token)
     for row in rows:
-        t = timings.get(row["purpose"], {"total": [], "per_token": []})
         row["first_try_rate"] = row["first_try"] / row["calls"]
         row["valid_rate"] = row["valid"] / row["calls"]
-        row["p50_ms"] = percentile(t["total"], 0.5)
-        row["p95_ms"] = percentile(t["total"], 0.95)
-        row["ms_per_token_p50"] = percentile(t["per_token"], 0.5)
     return rows
 
 
-def calls_recent(*, needs_human: bool | None = None, limit: int = 50):
-    calls = LLMCall.objects.select_related("prompt_version")
+def calls_recent(*, needs_human: bool | None = None, limit: int = 50) -> QuerySet:
+    # The list shows the prompt's name and hash and the last raw output: the template text
+    # and the parsed result stay in the database.
+    calls = LLMCall.objects.select_related("prompt_version").defer("result", "prompt_version__text")
     if needs_human is not None:
         calls = calls.filter(needs_human=needs_human)
     return calls[:limit]

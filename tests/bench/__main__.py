@@ -1,9 +1,11 @@
-"""Benchmarks: `python -m tests.bench [ingest|query|llm ...] [--files N] [--sizes 10000,100000]`.
+"""Benchmarks: `python -m tests.bench [ingest|query|llm|search ...] [--files N]
+[--sizes 10000,100000] [--queries N] [--raw-mb MB]`.
 
 Each figure is compared with a reference measured in the same run on the same machine (raw
-SentenceTransformer.encode for ingestion, an exact scan for queries), because absolute times
-on a shared machine are noise. Prints one JSON object and writes it to
-tests/bench/results/latest.json. Runs against its own database (bench_reviewdesk).
+SentenceTransformer.encode for ingestion, an exact scan for queries, the previous whole-document
+loading for search), because absolute times on a shared machine are noise. Prints one JSON
+object and writes it to tests/bench/results/latest.json. Runs against its own database
+(bench_reviewdesk, or BENCH_DATABASE_NAME), never the dev data.
 """
 
 import argparse
@@ -18,26 +20,32 @@ RESULTS = Path(__file__).resolve().parent / "results"
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.bench")
     # No `choices=`: argparse rejects an empty list against them (Python 3.11).
-    parser.add_argument("which", nargs="*", help="ingest, query and/or llm (default: all).")
+    parser.add_argument("which", nargs="*", help="ingest, query, llm and/or search (default: all).")
     parser.add_argument(
         "--files", type=int, default=0, help="Ingest only the first N redis-docs files (0: all)."
     )
     parser.add_argument("--sizes", default="10000,100000", help="Chunk counts for the query run.")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument(
+        "--raw-mb", type=float, default=2.0, help="Size of each document's upload for search."
+    )
     args = parser.parse_args()
-    args.which = args.which or ["ingest", "query", "llm"]
-    if set(args.which) - {"ingest", "query", "llm"}:
-        parser.error("choose from: ingest, query, llm")
+    benches = ["ingest", "query", "llm", "search"]
+    args.which = args.which or benches
+    if set(args.which) - set(benches):
+        parser.error(f"choose from: {', '.join(benches)}")
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reviewdesk.settings")
-    os.environ["DATABASE_NAME_OVERRIDE"] = "bench_reviewdesk"
+    # Every bench empties the documents of this database first: two benches running at once
+    # need two names.
+    os.environ["DATABASE_NAME_OVERRIDE"] = os.environ.get("BENCH_DATABASE_NAME", "bench_reviewdesk")
     import django
 
     django.setup()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from tests.bench import ingest, llm, query
+    from tests.bench import ingest, llm, query, search
 
     report: dict = {}
     if "ingest" in args.which:
@@ -47,6 +55,8 @@ def main() -> None:
         report["query"] = query.run(sizes=sizes, queries=args.queries)
     if "llm" in args.which:
         report["llm"] = llm.run()
+    if "search" in args.which:
+        report["search"] = search.run(queries=args.queries, raw_mb=args.raw_mb)
     RESULTS.mkdir(exist_ok=True)
     text = json.dumps(report, indent=2, sort_keys=True)
     (RESULTS / "latest.json").write_text(text)

@@ -1,8 +1,16 @@
+import datetime as dt
+import random
+
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
+from apps.core.stats import percentile
 from apps.llm.models import LLMCall, PromptVersion
+from apps.llm.selectors import telemetry_by_purpose
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -47,6 +55,73 @@ def test_leads_see_latency_and_validity_per_purpose(client):
     assert cells[:6] == ["draft", "3", "33.3%", "66.7%", "1", "2.00"]
     assert cells[6:9] == ["300", "900", "12.0"]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body and "<script>alert(1)" not in body
+
+
+def _figures(purpose: str) -> dict:
+    return next(row for row in telemetry_by_purpose() if row["purpose"] == purpose)
+
+
+def test_an_even_count_takes_the_median_rank_rounded_to_even():
+    # 0-based rank round(0.5 * 3) = round(1.5) = 2 (interpolating would give 25, taking the
+    # lower middle 20); six values: round(2.5) = 2, where rounding halves up would give rank 3.
+    for ms in (40, 10, 30, 20):
+        _call("four", valid=True, attempts=1, total_ms=ms, per_token=None)
+    for ms in (6, 1, 5, 2, 4, 3):
+        _call("six", valid=True, attempts=1, total_ms=ms, per_token=ms / 10)
+    four, six = _figures("four"), _figures("six")
+    assert (four["p50_ms"], four["p95_ms"], four["ms_per_token_p50"]) == (30, 40, None)
+    assert (six["p50_ms"], six["p95_ms"], six["ms_per_token_p50"]) == (3, 6, 0.3)
+
+
+def test_p95_of_twenty_calls_is_the_nineteenth_slowest_and_tokens_skip_calls_without_them():
+    # round(0.95 * 19) = round(18.05) = 18: the 19th value in order.
+    for i in range(1, 21):
+        _call(
+            "twenty", valid=i % 4 != 0, attempts=1, total_ms=i * 10, per_token=i if i % 2 else None
+        )
+    row = _figures("twenty")
+    assert (row["calls"], row["valid"], row["needs_human"]) == (20, 15, 5)
+    assert row["p50_ms"] == 110 and row["p95_ms"] == 190
+    # Odd i only: 1, 3, ..., 19; round(0.5 * 9) = round(4.5) = 4, the fifth: 9.
+    assert row["ms_per_token_p50"] == 9
+
+
+def test_the_database_figures_equal_the_python_percentile_helper_for_every_count():
+    rng = random.Random(3)
+    expected = {}
+    for n in range(1, 31):
+        totals = [round(rng.uniform(1, 5000), 3) for _ in range(n)]
+        per_token = [rng.choice([None, round(rng.uniform(1, 50), 3)]) for _ in range(n)]
+        for total, tokens in zip(totals, per_token, strict=True):
+            _call(f"n{n:02}", valid=True, attempts=1, total_ms=total, per_token=tokens)
+        present = [t for t in per_token if t is not None]
+        expected[f"n{n:02}"] = (
+            percentile(totals, 0.5),
+            percentile(totals, 0.95),
+            percentile(present, 0.5),
+        )
+    rows = {
+        r["purpose"]: (r["p50_ms"], r["p95_ms"], r["ms_per_token_p50"])
+        for r in telemetry_by_purpose()
+    }
+    assert rows == expected
+
+
+def test_telemetry_is_aggregated_in_one_query_that_returns_one_row_per_purpose():
+    for i in range(30):
+        _call(("draft", "triage")[i % 2], valid=True, attempts=1, total_ms=i, per_token=1)
+    with CaptureQueriesContext(connection) as queries:
+        rows = telemetry_by_purpose()
+    assert [r["purpose"] for r in rows] == ["draft", "triage"]
+    assert len(queries) == 1 and "GROUP BY" in queries[0]["sql"]
+
+
+def test_only_calls_since_the_given_time_are_counted():
+    old = _call("draft", valid=False, attempts=3, total_ms=5000, per_token=50)
+    LLMCall.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(days=8))
+    _call("draft", valid=True, attempts=1, total_ms=100, per_token=10)
+    [row] = telemetry_by_purpose(since=timezone.now() - dt.timedelta(days=7))
+    assert (row["calls"], row["needs_human"], row["p95_ms"], row["attempts"]) == (1, 0, 100, 1)
 
 
 def test_the_needs_human_filter_shows_only_those_calls(client):
