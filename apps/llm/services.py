@@ -47,8 +47,7 @@ def attempt_sampling(attempt: int) -> dict:
 
 
 def _retry_prompt(prompt: str, raw: str, error: str) -> str:
-    """The first prompt plus what went wrong, so the model can correct itself (and the
-    in-process backend reuses the evaluated prefix)."""
+    """The first prompt plus what went wrong, so the model can correct itself."""
     return (
         f"{prompt}{raw}\n\nThat JSON was rejected: {error}\nWrite the corrected JSON only.\nJSON: "
     )
