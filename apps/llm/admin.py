@@ -28,12 +28,20 @@ class LLMCallAdmin(admin.ModelAdmin):
         "model",
         "attempts",
         "valid",
+        "checks_passed",
         "needs_human",
         "completion_tokens",
         "ms_per_output_token",
         "total_ms",
     )
-    list_filter = ("purpose", "backend", "valid", "needs_human", "first_try_valid")
+    list_filter = (
+        "purpose",
+        "backend",
+        "valid",
+        "checks_passed",
+        "needs_human",
+        "first_try_valid",
+    )
     search_fields = ("purpose", "model", "error")
     list_select_related = ("prompt_version",)
 
