@@ -262,6 +262,12 @@ UPLOAD_MAX_FILE_BYTES = env_int("UPLOAD_MAX_FILE_BYTES", 10 * 1024 * 1024, minim
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("UPLOAD_MAX_FILES", 500, minimum=1)
+# Files read from one archive; the rest are refused with one message (a zip of 100,000 empty
+# members would otherwise become 100,000 rows).
+UPLOAD_MAX_ARCHIVE_MEMBERS = env_int("UPLOAD_MAX_ARCHIVE_MEMBERS", 2000, minimum=1)
+# A running ingest job with no progress for this long has lost its worker: shown as stale,
+# and another worker may take it over.
+INGEST_STALE_SECONDS = env_int("INGEST_STALE_SECONDS", 300, minimum=30)
 
 # Celery: CELERY_BROKER_URL, else the embedded Valkey on a Unix socket in var/run.
 EMBEDDED_VALKEY_SOCKET = VAR_DIR / "run" / "valkey.sock"

@@ -71,21 +71,47 @@ class DocumentAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "status",
+        "source_root",
+        "source_file",
     )
     exclude = ("raw",)
     inlines = [ChunkInline]
     actions = ["reingest"]
 
+    def get_queryset(self, request):
+        # The stored upload (up to the per-file limit) is never shown here; saving an instance
+        # loaded without it writes only the loaded fields.
+        return super().get_queryset(request).defer("raw")
+
     def add_view(self, request, form_url="", extra_context=None):
         # Documents are created by ingestion (parse, chunk, embed), never typed in by hand.
         return redirect("knowledge:upload")
 
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return super().save_model(request, obj, form, change)
+        # Chunks carry copies of the product line and date (search filters read them there):
+        # the service changes both together.
+        copied = {"product_line", "source_updated_at"}
+        others = [name for name in form.changed_data if name not in copied]
+        if others:
+            obj.save(update_fields=[*others, "updated_at"])
+        if copied & set(form.changed_data):
+            services.document_metadata_update(
+                document=obj,
+                product_line=obj.product_line,
+                source_updated_at=obj.source_updated_at,
+            )
+        return None
+
     @admin.action(description="Re-ingest selected documents")
     def reingest(self, request, queryset):
-        for document in queryset:
+        # Re-read with the stored upload (deferred in the list) in one query.
+        documents = Document.objects.filter(pk__in=queryset.values("pk"))
+        for document in documents:
             job = services.document_reingest(document=document, user=request.user)
             transaction.on_commit(lambda pk=job.pk: tasks.ingest_job_run.delay(pk))
-        messages.success(request, f"Queued {queryset.count()} document(s) for re-ingestion.")
+        messages.success(request, f"Queued {len(documents)} document(s) for re-ingestion.")
 
 
 @admin.register(Chunk)
@@ -134,6 +160,9 @@ class IngestJobAdmin(admin.ModelAdmin):
         "created_at",
         "started_at",
         "finished_at",
+        "heartbeat_at",
+        "worker_token",
+        "expanded_bytes",
     )
     inlines = [IngestItemInline]
 

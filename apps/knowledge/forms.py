@@ -2,7 +2,9 @@ from django import forms
 from django.conf import settings
 
 from apps.knowledge.models import ProductLine
+from apps.knowledge.parsing import is_archive
 from apps.knowledge.selectors import MODES, error_category_names
+from apps.knowledge.services import file_too_large_message
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -49,6 +51,15 @@ class UploadForm(forms.Form):
         files += list(zip(folder, paths, strict=True))
         if not files:
             raise forms.ValidationError("Choose at least one file, folder or .zip.")
+        # Refused here, not accepted and failed later by the worker. An archive is bounded by
+        # the upload limit below; its members are checked one by one when unpacked.
+        too_large = [
+            file_too_large_message(name=path or f.name, size=f.size)
+            for f, path in files
+            if not is_archive(f.name) and f.size > settings.UPLOAD_MAX_FILE_BYTES
+        ]
+        if too_large:
+            raise forms.ValidationError(too_large)
         total = sum(f.size for f, _ in files)
         if total > settings.UPLOAD_MAX_BYTES:
             raise forms.ValidationError(

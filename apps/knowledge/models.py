@@ -1,8 +1,11 @@
+import datetime as dt
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.utils import timezone
 from pgvector.django import HnswIndex, VectorField
 
 EMBEDDING_DIMENSIONS = 384
@@ -14,7 +17,18 @@ class JobStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     DONE = "done", "Done"
+    # Finished, but some of the work failed (ingestion: some files failed, some did not).
+    # Stored rather than computed so lists and filters need no per-job count.
+    PARTIAL = "partial", "Done with failures"
     FAILED = "failed", "Failed"
+
+
+FINISHED_STATUSES = (JobStatus.DONE, JobStatus.PARTIAL, JobStatus.FAILED)
+
+
+def ingest_stale_after() -> dt.timedelta:
+    """How long a running ingest job may go without progress before it counts as abandoned."""
+    return dt.timedelta(seconds=settings.INGEST_STALE_SECONDS)
 
 
 class ProductLine(models.Model):
@@ -83,6 +97,11 @@ class Document(models.Model):
     chunk_config = models.CharField(max_length=100)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.READY)
     chunk_count = models.PositiveIntegerField(default=0)
+    # Where the ingest command found it: the resolved folder it was given, and the file (or
+    # JSONL file, or archive member) the document came from. `ingest --delete-missing` deletes
+    # a folder's documents whose file is gone, and nothing from any other folder.
+    source_root = models.CharField(max_length=1000, blank=True, db_index=True)
+    source_file = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -147,12 +166,34 @@ class IngestJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The job's last sign of life: queued, claimed, or an item finished. A running job whose
+    # heartbeat is older than INGEST_STALE_SECONDS lost its worker and may be taken over.
+    heartbeat_at = models.DateTimeField(default=timezone.now)
+    # Which run owns the job; a run that finds another token here was taken over and stops.
+    worker_token = models.CharField(max_length=32, blank=True)
+    # Bytes decompressed from the job's archives so far: one budget (UPLOAD_MAX_BYTES) for
+    # all archives of the job together.
+    expanded_bytes = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"Ingest job {self.pk} ({self.status})"
+
+    @property
+    def is_stale(self) -> bool:
+        """Queued or running, with no sign of life for longer than the stale threshold."""
+        active = self.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+        return active and self.heartbeat_at < timezone.now() - ingest_stale_after()
+
+
+class IngestItemQuerySet(models.QuerySet):
+    def retryable(self) -> models.QuerySet:
+        """Failed items a retry can fix. Files refused for what they are (too large, empty,
+        unsupported, unreadable, a refused archive path) are failed without their bytes; only
+        failures from outside the file (embedding service down, a bug) keep them."""
+        return self.filter(status=IngestItem.Status.FAILED, content__isnull=False)
 
 
 class IngestItem(models.Model):
@@ -172,12 +213,19 @@ class IngestItem(models.Model):
     external_id = models.CharField(max_length=500)
     size = models.PositiveBigIntegerField(default=0)
     content = models.BinaryField(null=True, editable=False)
+    # A .zip as uploaded: the worker unpacks it into one item per member, then removes it (or
+    # keeps it, failed, to say what could not be read).
+    is_archive = models.BooleanField(default=False)
+    source_root = models.CharField(max_length=1000, blank=True)
+    source_file = models.CharField(max_length=500, blank=True)
     file_mtime = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     error = models.TextField(blank=True)
     documents = models.PositiveIntegerField(default=0)
     chunks = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = IngestItemQuerySet.as_manager()
 
     class Meta:
         ordering = ["job_id", "id"]

@@ -10,6 +10,8 @@ import datetime as dt
 import io
 import json
 import re
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -375,3 +377,71 @@ def _jsonl_document(line: str) -> ParsedDocument:
         url=str(values["url"] or ""),
         metadata=_json_safe({k: v for k, v in record.items() if k not in {"text", "content"}}),
     )
+
+
+# --- archives ---------------------------------------------------------------------------------
+
+# Decompression block: small enough that a member stops within 64 KB of its limit.
+_READ_BLOCK = 64 * 1024
+
+
+def is_archive(name: str) -> bool:
+    return PurePosixPath(name.lower()).suffix == ".zip"
+
+
+def archive_member_path(name: str) -> str | None:
+    """The member's path inside the archive, normalised ("a/./b/../c.md" -> "a/c.md"), or None
+    when it points outside the archive (absolute, a drive letter, or climbing above its root
+    with ".."): unpacked anywhere, such a name would land outside the folder."""
+    cleaned = name.replace("\\", "/")
+    if cleaned.startswith("/") or cleaned[1:2] == ":":  # absolute, or a drive ("C:")
+        return None
+    parts: list[str] = []
+    for part in cleaned.split("/"):
+        if part == "..":
+            if not parts:
+                return None
+            parts.pop()
+        elif part not in ("", "."):
+            parts.append(part)
+    return "/".join(parts)
+
+
+def archive_member_is_junk(path: str) -> bool:
+    """Files a zip tool adds on its own (macOS resource forks, dotfiles): skipped silently."""
+    # Plain string work: an archive may hold many thousands of names.
+    parts = path.split("/")
+    return "__MACOSX" in parts or any(part.startswith(".") for part in parts)
+
+
+class MemberUnread(ParseError):
+    """An archive member that was not (fully) read. `read` counts the bytes decompressed
+    before stopping, which still count against the job's decompression budget."""
+
+    def __init__(self, message: str, *, read: int = 0, over_limit: bool = False) -> None:
+        super().__init__(message)
+        self.read, self.over_limit = read, over_limit
+
+
+def archive_member_read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, *, limit: int) -> bytes:
+    """Decompress one member block by block, counting the bytes really produced, and stop as
+    soon as they pass `limit`, whatever size the archive's header declares."""
+    if info.flag_bits & 0x1:
+        raise MemberUnread("The file is encrypted; password-protected archives cannot be read.")
+    data = bytearray()
+    try:
+        with archive.open(info) as stream:
+            while block := stream.read(_READ_BLOCK):
+                data += block
+                if len(data) > limit:
+                    raise MemberUnread("", read=len(data), over_limit=True)
+    except NotImplementedError as exc:
+        message = f"The file uses a compression method that cannot be read ({exc})."
+        raise MemberUnread(message) from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError) as exc:
+        # zipfile reads no more than the declared size and then checks the CRC: a member that
+        # understates its size (a zip bomb) ends here, after the declared bytes only.
+        raise MemberUnread(
+            f"The archive entry is damaged ({exc}); it was not read.", read=len(data)
+        ) from None
+    return bytes(data)

@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import re
+import uuid
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.contrib.postgres.search import SearchVector
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -26,18 +27,25 @@ from apps.knowledge.models import (
     Chunk,
     Document,
     ErrorCategory,
-    ErrorCodePattern,
     IngestItem,
     IngestJob,
+    JobStatus,
     ProductLine,
+    ingest_stale_after,
 )
 from apps.knowledge.parsing import (
+    MemberUnread,
     ParsedDocument,
     ParseError,
+    archive_member_is_junk,
+    archive_member_path,
+    archive_member_read,
     format_for,
+    is_archive,
     parse_file,
     parse_jsonl,
 )
+from apps.knowledge.tagging import active_patterns, error_categories_for, error_codes_find
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +60,12 @@ class UploadedFile:
     data: bytes
     external_id: str = ""
     mtime: dt.datetime | None = None
+    # The size on disk when the bytes were left unread (a file too large to accept).
+    size: int | None = None
+    # Set by the ingest command: the resolved folder given, and the file's id when it differs
+    # from external_id (a re-ingested JSONL record keeps the file it came from).
+    source_root: str = ""
+    source_file: str = ""
 
 
 @dataclass
@@ -63,6 +77,8 @@ class PreparedDocument:
     drafts: list[ChunkDraft]
     codes: list[list[str]]
     fallback_date: dt.date | None = None  # file time, when the document names no date
+    source_root: str = ""
+    source_file: str = ""
 
 
 # --- configuration --------------------------------------------------------------------------
@@ -94,35 +110,6 @@ def product_line_get_or_create(*, name: str) -> ProductLine | None:
     return ProductLine.objects.create(name=name[:100], slug=slug)
 
 
-def error_codes_find(*, text: str, patterns: list[re.Pattern]) -> list[str]:
-    found: dict[str, None] = {}
-    for pattern in patterns:
-        for match in pattern.finditer(text):
-            found[match.group(0)] = None
-    return list(found)
-
-
-def error_categories_for(*, codes: Iterable[str], categories: list[ErrorCategory]) -> list[str]:
-    by_length = sorted(categories, key=lambda c: len(c.prefix), reverse=True)
-    names: dict[str, None] = {}
-    for code in codes:
-        for category in by_length:
-            if code.upper().startswith(category.prefix.upper()):
-                names[category.name] = None
-                break
-    return list(names)
-
-
-def active_patterns() -> list[re.Pattern]:
-    compiled = []
-    for pattern in ErrorCodePattern.objects.filter(is_active=True):
-        try:
-            compiled.append(re.compile(pattern.regex))
-        except re.error:
-            logger.warning("Skipping invalid error-code pattern %r", pattern.regex)
-    return compiled
-
-
 # --- preparing and storing documents -----------------------------------------------------------
 
 
@@ -140,6 +127,8 @@ def document_prepare(
     product_line: ProductLine | None,
     patterns: list[re.Pattern],
     fallback_date: dt.date | None = None,
+    source_root: str = "",
+    source_file: str = "",
 ) -> PreparedDocument:
     # Every chunk is embedded behind its title and section path: budget for the longest one
     # (plus a small margin for tokens merging at the seam) so nothing is cut by the model.
@@ -162,6 +151,8 @@ def document_prepare(
         drafts=drafts,
         codes=[error_codes_find(text=d.text, patterns=patterns) for d in drafts],
         fallback_date=fallback_date,
+        source_root=source_root,
+        source_file=source_file,
     )
 
 
@@ -173,6 +164,27 @@ def document_unchanged(*, external_id: str, content_hash: str, product_line) -> 
         product_line=product_line,
         status=Document.Status.READY,
     ).exists()
+
+
+def document_source_set(*, external_id: str, source_root: str, source_file: str) -> None:
+    """An unchanged document found again (maybe from another folder) records where it now
+    comes from, so `ingest --delete-missing` judges it by its current folder."""
+    Document.objects.filter(external_id=external_id).exclude(
+        source_root=source_root, source_file=source_file
+    ).update(source_root=source_root, source_file=source_file[:500])
+
+
+def document_metadata_update(
+    *, document: Document, product_line: ProductLine | None, source_updated_at: dt.date | None
+) -> Document:
+    """Change a document's product line and date together with the copies on its chunks
+    (searches filter on the chunk columns): one transaction, so no search sees them apart."""
+    with transaction.atomic():
+        document.product_line = product_line
+        document.source_updated_at = source_updated_at
+        document.save(update_fields=["product_line", "source_updated_at", "updated_at"])
+        document.chunks.update(product_line=product_line, source_updated_at=source_updated_at)
+    return document
 
 
 def documents_store(*, prepared: list[PreparedDocument]) -> list[Document]:
@@ -215,6 +227,8 @@ def _document_write(
                 "chunk_config": chunk_config(),
                 "status": Document.Status.READY,
                 "chunk_count": len(item.drafts),
+                "source_root": item.source_root,
+                "source_file": item.source_file[:500],
             },
         )
         document.chunks.all().delete()
@@ -242,146 +256,185 @@ def _document_write(
     return document
 
 
-# --- ingest jobs ---------------------------------------------------------------------------
+# --- upload limits -------------------------------------------------------------------------
 
 
-def ingest_job_create(
-    *,
-    files: list[UploadedFile],
-    user=None,
-    product_line: ProductLine | None = None,
-    source: str = "upload",
-) -> IngestJob:
-    """Record a job and its files. Zip archives are opened here, one item per member, so a
-    bad member fails alone. Nothing is parsed yet: that is the worker's job."""
-    with transaction.atomic():
-        job = IngestJob.objects.create(created_by=user, product_line=product_line, source=source)
-        items = [item for upload in files for item in _items_for(job, upload)]
-        _refuse_duplicates(items)
-        IngestItem.objects.bulk_create(items)
-    return job
+def size_text(size: int) -> str:
+    for unit, factor in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= factor:
+            return f"{size / factor:.1f} {unit}"
+    return f"{size} bytes"
 
 
-def _items_for(job: IngestJob, upload: UploadedFile) -> list[IngestItem]:
-    external_id = upload.external_id or upload.name
-    if PurePosixPath(upload.name.lower()).suffix == ".zip":
-        return _zip_items(job, upload, external_id)
-    item = IngestItem(
-        job=job,
-        name=upload.name[:500],
-        external_id=external_id[:500],
-        size=len(upload.data),
-        content=upload.data,
-        file_mtime=upload.mtime,
-    )
-    problem = upload_problem(name=upload.name, size=len(upload.data))
-    if problem:
-        item.status, item.error, item.content = IngestItem.Status.FAILED, problem, None
-    return [item]
+def file_too_large_message(*, name: str, size: int) -> str:
+    limit = size_text(settings.UPLOAD_MAX_FILE_BYTES)
+    return f"{name} is {size_text(size)}; the limit is {limit} per file."
 
 
-def _refuse_duplicates(items: list[IngestItem]) -> None:
-    """Two files with one id in one upload would overwrite each other: refuse the later ones
-    with a message instead of silently keeping only the last."""
-    seen: set[str] = set()
-    for item in items:
-        if item.external_id in seen and item.status != IngestItem.Status.FAILED:
-            item.status, item.content = IngestItem.Status.FAILED, None
-            item.error = (
-                f"Another file in this upload is also called {item.external_id!r}. Upload the "
-                "folder or a .zip so each file keeps its path."
-            )
-        seen.add(item.external_id)
+def archive_member_cap() -> int:
+    """Files read from one archive; the rest are refused with one message."""
+    return settings.UPLOAD_MAX_ARCHIVE_MEMBERS
 
 
 def upload_problem(*, name: str, size: int) -> str:
     """Why a file is refused before parsing, or "" when it may go on."""
-    if format_for(name) is None:
+    if is_archive(name):
+        # An archive is bounded by the upload limit; its members by the per-file limit.
+        if size > settings.UPLOAD_MAX_BYTES:
+            limit = size_text(settings.UPLOAD_MAX_BYTES)
+            return f"The archive is {size_text(size)}; the limit is {limit} per upload."
+    elif format_for(name) is None:
         suffix = PurePosixPath(name).suffix or "no extension"
         return (
             f"Unsupported file type ({suffix}). Use Markdown, reStructuredText, HTML, "
             "plain text, PDF, JSONL or a .zip of them."
         )
-    if size > settings.UPLOAD_MAX_FILE_BYTES:
-        limit_mb = settings.UPLOAD_MAX_FILE_BYTES / 1024 / 1024
-        return f"The file is {size / 1024 / 1024:.1f} MB; the limit is {limit_mb:.0f} MB."
+    elif size > settings.UPLOAD_MAX_FILE_BYTES:
+        return file_too_large_message(name="The file", size=size)
     if size == 0:
         return "The file is empty."
     return ""
 
 
-def _zip_items(job: IngestJob, upload: UploadedFile, external_id: str) -> list[IngestItem]:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(upload.data))
-        members = [m for m in archive.infolist() if not m.is_dir()]
-    except (zipfile.BadZipFile, OSError) as exc:
-        return [
-            IngestItem(
-                job=job,
-                name=upload.name,
-                external_id=external_id,
-                status=IngestItem.Status.FAILED,
-                error=f"Not a readable zip: {exc}",
-            )
-        ]
-    items = []
-    budget = settings.UPLOAD_MAX_BYTES
-    for member in members:
-        name = member.filename
-        if "__MACOSX" in name or PurePosixPath(name).name.startswith("."):
-            continue
-        item = IngestItem(
-            job=job,
-            name=f"{upload.name}/{name}"[:500],
-            external_id=f"{external_id}/{name}"[:500],
-            size=member.file_size,
+def _budget_message(what: str) -> str:
+    limit = size_text(settings.UPLOAD_MAX_BYTES)
+    return f"The upload expands to more than {limit}, the limit per upload; {what} not read."
+
+
+# --- ingest jobs ---------------------------------------------------------------------------
+
+
+def ingest_job_create(
+    *,
+    files: Iterable[UploadedFile],
+    user=None,
+    product_line: ProductLine | None = None,
+    source: str = "upload",
+) -> IngestJob:
+    """Record a job and its files, each stored as it comes: a caller that reads each file only
+    when asked (a generator) holds one file in memory at a time. A .zip is stored whole and
+    unpacked by the worker; nothing is parsed or decompressed here."""
+    with transaction.atomic():
+        job = IngestJob.objects.create(created_by=user, product_line=product_line, source=source)
+        seen: set[str] = set()
+        for upload in files:
+            item = _item_for(job, upload)
+            _refuse_duplicate(item, seen)
+            item.save()
+    return job
+
+
+def _item_for(job: IngestJob, upload: UploadedFile) -> IngestItem:
+    external_id = (upload.external_id or upload.name)[:500]
+    size = upload.size if upload.size is not None else len(upload.data)
+    item = IngestItem(
+        job=job,
+        name=upload.name[:500],
+        external_id=external_id,
+        size=size,
+        content=upload.data,
+        file_mtime=upload.mtime,
+        is_archive=is_archive(upload.name),
+        source_root=upload.source_root[:1000],
+        source_file=(upload.source_file or external_id)[:500],
+    )
+    problem = upload_problem(name=upload.name, size=size)
+    if problem:
+        item.status, item.error, item.content = IngestItem.Status.FAILED, problem, None
+    return item
+
+
+def _refuse_duplicate(item: IngestItem, seen: set[str]) -> None:
+    """Two files with one id in one upload would overwrite each other: refuse the later ones
+    with a message instead of silently keeping only the last."""
+    if item.external_id in seen and item.status != IngestItem.Status.FAILED:
+        item.status, item.content = IngestItem.Status.FAILED, None
+        item.error = (
+            f"Another file in this upload is also called {item.external_id!r}. Upload the "
+            "folder or a .zip so each file keeps its path."
         )
-        # file_size is declared by the archive: checked before decompressing (zip bombs).
-        problem = upload_problem(name=name, size=member.file_size)
-        if not problem and member.file_size > budget:
-            problem = "The archive expands beyond the upload limit; this member was not read."
-        if problem:
-            item.status, item.error = IngestItem.Status.FAILED, problem
-        else:
-            try:
-                item.content = archive.read(member)
-                budget -= len(item.content)
-            except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
-                item.status, item.error = IngestItem.Status.FAILED, f"Corrupt member: {exc}"
-        items.append(item)
-    if not items:
-        items.append(
-            IngestItem(
-                job=job,
-                name=upload.name,
-                external_id=external_id,
-                status=IngestItem.Status.FAILED,
-                error="The zip holds no files reviewdesk can read.",
-            )
-        )
-    return items
+    seen.add(item.external_id)
+
+
+class _JobLost(Exception):
+    """Another run took the job over (this one was thought dead): stop without finishing."""
+
+
+@dataclass
+class _Run:
+    job_id: int
+    token: str
+
+    def beat(self) -> None:
+        """Record progress. Raise _JobLost when the job now belongs to another run."""
+        owned = IngestJob.objects.filter(pk=self.job_id, worker_token=self.token)
+        if not owned.update(heartbeat_at=timezone.now()):
+            raise _JobLost
 
 
 def ingest_job_run(*, job_id: int, progress: Callable[[IngestItem], None] | None = None) -> None:
-    """Process every pending item of a job. Safe to run again after a crash: items left
-    'running' by a dead worker go back to pending, and stored documents are skipped by hash."""
-    claimed = IngestJob.objects.filter(
-        pk=job_id, status__in=[IngestJob.Status.QUEUED, IngestJob.Status.RUNNING]
-    ).update(status=IngestJob.Status.RUNNING, started_at=timezone.now())
-    if not claimed:
+    """Unpack the job's archives, then ingest every pending item. Safe to run again and
+    concurrently: only one run owns a job (see _job_claim), items are claimed one by one, and
+    stored documents are skipped by hash."""
+    token = _job_claim(job_id)
+    if token is None:
         return
-    IngestItem.objects.filter(job_id=job_id, status=IngestItem.Status.RUNNING).update(
-        status=IngestItem.Status.PENDING
+    run = _Run(job_id=job_id, token=token)
+    try:
+        job = IngestJob.objects.select_related("product_line").get(pk=job_id)
+        _archives_unpack(job=job, run=run)
+        batch = _Batch(job=job, patterns=active_patterns(), progress=progress, run=run)
+        pending = job.items.filter(status=IngestItem.Status.PENDING, is_archive=False)
+        for item_id in pending.values_list("id", flat=True):
+            item = _item_claim(item_id)
+            if item is not None:
+                batch.add(item)
+        batch.flush()
+        _job_finish(run)
+    except _JobLost:
+        logger.warning("Ingest job %s was taken over by another run; this run stops.", job_id)
+
+
+def _job_claim(job_id: int) -> str | None:
+    """Conditional UPDATE: a queued job goes to this run, and so does a running one whose
+    heartbeat is stale (its worker died). A job another run is working on is left alone: two
+    runs on one job would process the same items twice. Returns this run's token."""
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    jobs = IngestJob.objects.filter(pk=job_id)
+    owned = {"status": JobStatus.RUNNING, "worker_token": token, "heartbeat_at": now}
+    if jobs.filter(status=JobStatus.QUEUED).update(**owned, started_at=now, finished_at=None):
+        return token
+    stale = jobs.filter(status=JobStatus.RUNNING, heartbeat_at__lt=now - ingest_stale_after())
+    with transaction.atomic():
+        if not stale.update(**owned):
+            return None
+        # Only now are the dead run's half-done items known to be abandoned.
+        IngestItem.objects.filter(job_id=job_id, status=IngestItem.Status.RUNNING).update(
+            status=IngestItem.Status.PENDING
+        )
+    logger.warning("Ingest job %s had no heartbeat for too long; taken over.", job_id)
+    return token
+
+
+def _job_finish(run: _Run) -> None:
+    """The status says what happened: done, done with failures, or failed (every file)."""
+    counts = dict(
+        IngestItem.objects.filter(job_id=run.job_id)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by()
     )
-    job = IngestJob.objects.select_related("product_line").get(pk=job_id)
-    batch = _Batch(job=job, patterns=active_patterns(), progress=progress)
-    for item_id in job.items.filter(status=IngestItem.Status.PENDING).values_list("id", flat=True):
-        item = _item_claim(item_id)
-        if item is not None:
-            batch.add(item)
-    batch.flush()
-    IngestJob.objects.filter(pk=job_id).update(
-        status=IngestJob.Status.DONE, finished_at=timezone.now()
+    failed = counts.get(IngestItem.Status.FAILED, 0)
+    if failed and failed == sum(counts.values()):
+        status = JobStatus.FAILED
+    elif failed or counts.get(IngestItem.Status.PARTIAL):
+        status = JobStatus.PARTIAL
+    else:
+        status = JobStatus.DONE
+    now = timezone.now()
+    IngestJob.objects.filter(pk=run.job_id, worker_token=run.token).update(
+        status=status, finished_at=now, heartbeat_at=now, worker_token=""
     )
 
 
@@ -394,15 +447,176 @@ def _item_claim(item_id: int) -> IngestItem | None:
     return IngestItem.objects.get(pk=item_id)
 
 
+# --- unpacking archives (worker side) --------------------------------------------------------
+
+
+def _archives_unpack(*, job: IngestJob, run: _Run) -> None:
+    spent = IngestJob.objects.values_list("expanded_bytes", flat=True).get(pk=job.pk)
+    seen = set(job.items.values_list("external_id", flat=True))  # member ids must stay unique
+    archives = job.items.filter(status=IngestItem.Status.PENDING, is_archive=True)
+    for item_id in archives.values_list("id", flat=True):
+        if spent >= settings.UPLOAD_MAX_BYTES:
+            # The job's budget is spent: every archive left is refused at once, unopened.
+            archives.update(
+                status=IngestItem.Status.FAILED,
+                error=_budget_message("this archive was"),
+                content=None,
+                updated_at=timezone.now(),
+            )
+            break
+        item = _item_claim(item_id)
+        if item is None:
+            continue
+        try:
+            # One transaction per archive: a run that dies midway leaves the archive to unpack
+            # again, never half of its members.
+            with transaction.atomic():
+                spent += _archive_unpack(
+                    job=job, archive=item, budget=settings.UPLOAD_MAX_BYTES - spent, seen=seen
+                )
+        except Exception as exc:  # a bug must fail this archive, not the job
+            logger.exception("Unpacking %s failed", item.name)
+            _item_save(
+                item,
+                _Outcome(
+                    IngestItem.Status.FAILED,
+                    f"Unexpected error while unpacking: {type(exc).__name__}: {exc}",
+                    retryable=True,
+                ),
+            )
+        run.beat()
+
+
+def _archive_unpack(*, job: IngestJob, archive: IngestItem, budget: int, seen: set[str]) -> int:
+    """Replace an archive item by one item per member, each read (streamed, bounded) and
+    written on its own. The archive's row stays, failed, only to say what was not read.
+    Returns the bytes decompressed, which count against the job's budget."""
+    try:
+        opened = zipfile.ZipFile(io.BytesIO(archive.content))
+        infos = [info for info in opened.infolist() if not info.is_dir()]
+    except Exception as exc:  # zipfile raises several kinds on damaged input
+        _archive_refuse(archive, f"Not a readable zip: {exc}")
+        return 0
+    members = [(info, archive_member_path(info.filename)) for info in infos]
+    members = [(i, p) for i, p in members if p is None or (p and not archive_member_is_junk(p))]
+    cap = archive_member_cap()
+    unpacker = _Unpacker(job=job, archive=archive, opened=opened, budget=budget, seen=seen)
+    notes = []
+    for index, (info, path) in enumerate(members[:cap]):
+        if unpacker.used >= budget:
+            left = len(members[:cap]) - index
+            notes.append(_budget_message(f"{left} more file(s) of this archive were"))
+            break
+        unpacker.member_add(info, path)
+    if len(members) > cap:
+        notes.append(
+            f"The archive holds {len(members):,} files; only the first {cap:,} were read "
+            "(the limit per archive). Split it into smaller archives."
+        )
+    IngestJob.objects.filter(pk=job.pk).update(expanded_bytes=F("expanded_bytes") + unpacker.used)
+    if notes:
+        _archive_refuse(archive, " ".join(notes))
+    elif not unpacker.added:
+        _archive_refuse(archive, "The zip holds no files reviewdesk can read.")
+    else:
+        archive.delete()  # its members stand for it now
+    return unpacker.used
+
+
+def _archive_refuse(archive: IngestItem, message: str) -> None:
+    _item_save(archive, _Outcome(IngestItem.Status.FAILED, message))
+
+
+class _Unpacker:
+    """Reads an archive's members one at a time within the per-file limit and what is left of
+    the job's decompression budget, and stores each as an item before reading the next."""
+
+    def __init__(
+        self, *, job, archive: IngestItem, opened: zipfile.ZipFile, budget: int, seen: set[str]
+    ):
+        self.job, self.archive, self.opened, self.budget = job, archive, opened, budget
+        self.seen = seen
+        self.used = self.added = 0
+
+    def member_add(self, info: zipfile.ZipInfo, path: str | None) -> None:
+        external_id = f"{self.archive.external_id}/{path or info.filename}"[:500]
+        member = IngestItem(
+            job=self.job,
+            name=f"{self.archive.name}/{path or info.filename}"[:500],
+            external_id=external_id,
+            size=info.file_size,
+            source_root=self.archive.source_root,
+            source_file=external_id,
+        )
+        problem = self._problem_before_reading(info, path)
+        if not problem:
+            problem = self._read(info, member)
+        if not problem and external_id in self.seen:
+            problem = f"The archive holds {path!r} twice; only the first was read."
+        if problem:
+            member.status, member.error, member.content = IngestItem.Status.FAILED, problem, None
+        self.seen.add(external_id)
+        member.save()
+        self.added += 1
+
+    def _problem_before_reading(self, info: zipfile.ZipInfo, path: str | None) -> str:
+        if path is None:
+            return f"The path {info.filename!r} points outside the archive; it was not read."
+        if is_archive(path):
+            name = PurePosixPath(path).name
+            return f"A zip inside a zip is not unpacked; upload {name} on its own."
+        # The declared size may lie (see _read); an honest one saves decompressing at all.
+        problem = upload_problem(name=path, size=info.file_size)
+        if not problem and info.file_size > self.budget - self.used:
+            problem = _budget_message("this file was")
+        return problem
+
+    def _read(self, info: zipfile.ZipInfo, member: IngestItem) -> str:
+        left = self.budget - self.used
+        limit = min(settings.UPLOAD_MAX_FILE_BYTES, left)
+        try:
+            member.content = archive_member_read(self.opened, info, limit=limit)
+        except MemberUnread as exc:
+            self.used += exc.read
+            if not exc.over_limit:
+                return str(exc)
+            if exc.read > settings.UPLOAD_MAX_FILE_BYTES:
+                size = f"more than {size_text(settings.UPLOAD_MAX_FILE_BYTES)}"
+                return f"The file expands to {size}, the limit per file; it was not read."
+            return _budget_message("this file was")
+        self.used += len(member.content)
+        member.size = len(member.content)
+        return ""
+
+
+# --- ingesting items ------------------------------------------------------------------------
+
+
+@dataclass
+class _Outcome:
+    status: str
+    error: str = ""
+    documents: int = 0
+    chunks: int = 0
+    # Whether a retry can fix this failure: only then does the item keep its bytes.
+    retryable: bool = False
+
+
 class _Batch:
     """Parses items one by one and embeds the documents of several items together."""
 
-    def __init__(self, *, job: IngestJob, patterns: list[re.Pattern], progress) -> None:
-        self.job, self.patterns, self.progress = job, patterns, progress
+    def __init__(
+        self, *, job: IngestJob, patterns: list[re.Pattern], progress, run: _Run | None = None
+    ) -> None:
+        self.job, self.patterns, self.progress, self.run = job, patterns, progress, run
         self.waiting: list[tuple[IngestItem, PreparedDocument]] = []
 
+    def beat(self) -> None:
+        if self.run is not None:
+            self.run.beat()
+
     def add(self, item: IngestItem) -> None:
-        outcome = _guarded(item, lambda: _item_ingest(item, self.job, self.patterns))
+        outcome = _guarded(item, lambda: _item_ingest(item, self.job, self.patterns, self.beat))
         if isinstance(outcome, PreparedDocument):
             self.waiting.append((item, outcome))
             if sum(len(p.drafts) for _, p in self.waiting) >= EMBED_GROUP_CHUNKS:
@@ -416,6 +630,7 @@ class _Batch:
             return
         vectors = _guarded_all(waiting, lambda: documents_embed(prepared=[p for _, p in waiting]))
         if vectors is None:
+            self.beat()
             return
         categories = list(ErrorCategory.objects.all())
         for (item, prepared), item_vectors in zip(waiting, vectors, strict=True):
@@ -425,26 +640,30 @@ class _Batch:
             )
             self._finish(item, outcome)
 
-    def _finish(self, item: IngestItem, outcome: tuple[str, str, int, int]) -> None:
+    def _finish(self, item: IngestItem, outcome: _Outcome) -> None:
         _item_save(item, outcome)
+        self.beat()
         if self.progress:
             self.progress(item)
 
 
-def _stored(prepared: PreparedDocument, vectors, categories) -> tuple[str, str, int, int]:
+def _stored(prepared: PreparedDocument, vectors, categories) -> _Outcome:
     _document_write(prepared, vectors, categories)
-    return IngestItem.Status.DONE, "", 1, len(prepared.drafts)
+    return _Outcome(IngestItem.Status.DONE, documents=1, chunks=len(prepared.drafts))
 
 
 def _guarded(item: IngestItem, work):
     """Run one item's step; a failure becomes that item's status, never the batch's."""
     try:
         return work()
-    except ParseError as exc:
-        return IngestItem.Status.FAILED, str(exc), 0, 0
+    except _JobLost:
+        raise
+    except ParseError as exc:  # the file itself: the same bytes would fail again
+        return _Outcome(IngestItem.Status.FAILED, str(exc))
     except Exception as exc:  # a bug or a broken dependency must not stop the batch
         logger.exception("Ingesting %s failed", item.name)
-        return IngestItem.Status.FAILED, f"Unexpected error: {type(exc).__name__}: {exc}", 0, 0
+        message = f"Unexpected error: {type(exc).__name__}: {exc}"
+        return _Outcome(IngestItem.Status.FAILED, message, retryable=True)
 
 
 def _guarded_all(waiting, work):
@@ -453,14 +672,18 @@ def _guarded_all(waiting, work):
     except Exception as exc:
         logger.exception("Embedding a batch failed")
         for item, _ in waiting:
-            _item_save(item, (IngestItem.Status.FAILED, f"Embedding failed: {exc}", 0, 0))
+            outcome = _Outcome(IngestItem.Status.FAILED, f"Embedding failed: {exc}", retryable=True)
+            _item_save(item, outcome)
         return None
 
 
-def _item_save(item: IngestItem, outcome: tuple[str, str, int, int]) -> None:
-    item.status, item.error, item.documents, item.chunks = outcome
-    # The bytes are kept on the Document; dropping them here keeps the job table small.
-    item.content = None if item.status != IngestItem.Status.FAILED else item.content
+def _item_save(item: IngestItem, outcome: _Outcome) -> None:
+    item.status, item.error = outcome.status, outcome.error
+    item.documents, item.chunks = outcome.documents, outcome.chunks
+    # Stored documents keep their own bytes, and a failure a retry cannot fix needs none:
+    # only a retryable failure keeps them (IngestItem.objects.retryable relies on it).
+    if not (item.status == IngestItem.Status.FAILED and outcome.retryable):
+        item.content = None
     item.save(update_fields=["status", "error", "documents", "chunks", "content", "updated_at"])
 
 
@@ -471,12 +694,12 @@ def ingest_item_process(*, item: IngestItem, job: IngestJob, patterns: list[re.P
     batch.flush()
 
 
-def _item_ingest(item: IngestItem, job: IngestJob, patterns):
+def _item_ingest(item: IngestItem, job: IngestJob, patterns, beat: Callable[[], None]):
     """A finished outcome (failed, skipped, a JSONL file) or a document waiting for embedding."""
     data = bytes(item.content or b"")
     fallback_date = item.file_mtime.date() if item.file_mtime else None
     if format_for(item.name) == "jsonl":
-        return _jsonl_ingest(item, job, data, patterns, fallback_date)
+        return _jsonl_ingest(item, job, data, patterns, fallback_date, beat)
     parsed = parse_file(name=item.name, data=data, external_id=item.external_id)
     product_line = job.product_line or _product_line_from(parsed, item.external_id)
     if document_unchanged(
@@ -484,13 +707,20 @@ def _item_ingest(item: IngestItem, job: IngestJob, patterns):
         content_hash=hashlib.sha256(data).hexdigest(),
         product_line=product_line,
     ):
-        return IngestItem.Status.SKIPPED, "", 1, 0
+        document_source_set(
+            external_id=parsed.external_id,
+            source_root=item.source_root,
+            source_file=item.source_file,
+        )
+        return _Outcome(IngestItem.Status.SKIPPED, documents=1)
     return document_prepare(
         parsed=parsed,
         raw=data,
         product_line=product_line,
         patterns=patterns,
         fallback_date=fallback_date,
+        source_root=item.source_root,
+        source_file=item.source_file,
     )
 
 
@@ -505,7 +735,7 @@ def _product_line_from(parsed: ParsedDocument, external_id: str) -> ProductLine 
     return None
 
 
-def _jsonl_ingest(item, job, data, patterns, fallback_date) -> tuple[str, str, int, int]:
+def _jsonl_ingest(item, job, data, patterns, fallback_date, beat) -> _Outcome:
     records, errors = parse_jsonl(data)
     messages = [f"line {e.line}: {e.message}" for e in errors]
     pending: list[PreparedDocument] = []
@@ -524,6 +754,11 @@ def _jsonl_ingest(item, job, data, patterns, fallback_date) -> tuple[str, str, i
             content_hash=hashlib.sha256(raw).hexdigest(),
             product_line=product_line,
         ):
+            document_source_set(
+                external_id=parsed.external_id,
+                source_root=item.source_root,
+                source_file=item.source_file,
+            )
             stored += 1
             continue
         try:
@@ -534,6 +769,8 @@ def _jsonl_ingest(item, job, data, patterns, fallback_date) -> tuple[str, str, i
                     product_line=product_line,
                     patterns=patterns,
                     fallback_date=fallback_date,
+                    source_root=item.source_root,
+                    source_file=item.source_file,
                 )
             )
         except ParseError as exc:
@@ -543,20 +780,60 @@ def _jsonl_ingest(item, job, data, patterns, fallback_date) -> tuple[str, str, i
             chunks += _store_group(pending)
             stored += len(pending)
             pending = []
+            beat()  # a large JSONL file is one item: show the job is alive meanwhile
     if pending:
         chunks += _store_group(pending)
         stored += len(pending)
     if not stored:
-        return IngestItem.Status.FAILED, "\n".join(messages) or "No valid records.", 0, 0
+        return _Outcome(IngestItem.Status.FAILED, "\n".join(messages) or "No valid records.")
     status = IngestItem.Status.PARTIAL if messages else IngestItem.Status.DONE
     if not chunks and not messages:
         status = IngestItem.Status.SKIPPED
-    return status, "\n".join(messages), stored, chunks
+    return _Outcome(status, "\n".join(messages), stored, chunks)
 
 
 def _store_group(pending: list[PreparedDocument]) -> int:
     documents_store(prepared=pending)
     return sum(len(p.drafts) for p in pending)
+
+
+# --- taking over, resuming and retrying jobs ---------------------------------------------------
+
+
+def ingest_job_resume(*, job: IngestJob) -> bool:
+    """Queue again a job whose worker stopped responding (or a queued job no worker took).
+    A running job with a recent heartbeat is refused (False): a second run would redo its
+    items. Items the dead run left half-done go back to pending."""
+    now = timezone.now()
+    with transaction.atomic():
+        current = IngestJob.objects.select_for_update().get(pk=job.pk)
+        if current.status == JobStatus.QUEUED:
+            IngestJob.objects.filter(pk=job.pk).update(heartbeat_at=now)
+            return True
+        if not (current.status == JobStatus.RUNNING and current.is_stale):
+            return False
+        IngestJob.objects.filter(pk=job.pk).update(
+            status=JobStatus.QUEUED, heartbeat_at=now, worker_token=""
+        )
+        current.items.filter(status=IngestItem.Status.RUNNING).update(
+            status=IngestItem.Status.PENDING
+        )
+    return True
+
+
+def ingest_job_retry_failed(*, job: IngestJob) -> int:
+    """Failed items a retry can fix go back to pending and the job is queued again. Only for
+    a finished job: a running one still owns its items."""
+    with transaction.atomic():
+        finished = IngestJob.objects.select_for_update().filter(
+            pk=job.pk, status__in=[JobStatus.DONE, JobStatus.PARTIAL, JobStatus.FAILED]
+        )
+        if not finished.exists():
+            return 0
+        count = job.items.retryable().update(status=IngestItem.Status.PENDING, error="")
+        if count:
+            finished.update(status=JobStatus.QUEUED, heartbeat_at=timezone.now())
+    return count
 
 
 # --- documents ---------------------------------------------------------------------------
@@ -575,14 +852,18 @@ def document_reingest(*, document: Document, user=None) -> IngestJob:
 
 def _source_of(document: Document) -> UploadedFile:
     raw = bytes(document.raw)
+    where = {"source_root": document.source_root, "source_file": document.source_file}
     if document.format != "jsonl":
-        return UploadedFile(name=document.external_id, data=raw, external_id=document.external_id)
+        return UploadedFile(
+            name=document.external_id, data=raw, external_id=document.external_id, **where
+        )
     stored = json.loads(raw)
     record = {**stored["meta"], "id": document.external_id, "text": stored["text"]}
     return UploadedFile(
         name=f"{document.external_id}.jsonl",
         data=json.dumps(record).encode(),
         external_id=document.external_id,
+        **where,
     )
 
 
@@ -590,11 +871,25 @@ def document_delete(*, document: Document) -> None:
     document.delete()
 
 
-def ingest_job_retry_failed(*, job: IngestJob) -> int:
-    """Failed items that still hold their bytes go back to pending."""
-    count = job.items.filter(status=IngestItem.Status.FAILED, content__isnull=False).update(
-        status=IngestItem.Status.PENDING, error=""
+def documents_delete_missing(*, source_root: str, job: IngestJob) -> list[str]:
+    """Delete the documents that `job` (an ingest of the folder `source_root`) no longer
+    found: those recorded from that folder whose file was not among the job's files. A file
+    that is there but failed keeps its document, and so do the members of an archive the job
+    could not read through. Returns the deleted external ids."""
+    items = job.items.filter(source_root=source_root)
+    present = set(items.values_list("source_file", flat=True))
+    unread_archives = [
+        f"{name}/" for name in items.filter(is_archive=True).values_list("source_file", flat=True)
+    ]
+    stale = (
+        Document.objects.filter(source_root=source_root)
+        .exclude(source_file__in=present)
+        .defer("raw")
     )
-    if count:
-        IngestJob.objects.filter(pk=job.pk).update(status=IngestJob.Status.QUEUED)
-    return count
+    deleted = []
+    for document in stale:
+        if any(document.source_file.startswith(prefix) for prefix in unread_archives):
+            continue
+        document_delete(document=document)
+        deleted.append(document.external_id)
+    return deleted

@@ -1,16 +1,26 @@
+from collections.abc import Iterator
+
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.core.htmx import page_render
 from apps.core.permissions import lead_required, reviewer_required
 from apps.knowledge import evaluation, selectors, services, tasks
 from apps.knowledge.forms import EvalRunForm, SearchForm, UploadForm
-from apps.knowledge.models import Chunk, Document, EvalRun, IngestJob, ProductLine
+from apps.knowledge.models import (
+    Chunk,
+    Document,
+    EvalRun,
+    IngestJob,
+    ProductLine,
+    ingest_stale_after,
+)
 
 # --- documents ------------------------------------------------------------------------------
 
@@ -82,19 +92,29 @@ def chunk_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def upload(request: HttpRequest) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        files = [
-            services.UploadedFile(
-                name=f.name, data=f.read(), external_id=path or f.name, mtime=timezone.now()
-            )
-            for f, path in form.cleaned_data["all_files"]
-        ]
         job = services.ingest_job_create(
-            files=files, user=request.user, product_line=form.cleaned_data["product_line"]
+            files=_uploads(form.cleaned_data["all_files"]),
+            user=request.user,
+            product_line=form.cleaned_data["product_line"],
         )
         transaction.on_commit(lambda: tasks.ingest_job_run.delay(job.pk))
         return redirect("knowledge:job_detail", pk=job.pk)
     jobs = IngestJob.objects.select_related("created_by")[:10]
-    return render(request, "knowledge/upload.html", {"form": form, "jobs": jobs})
+    limits = {
+        "file": services.size_text(settings.UPLOAD_MAX_FILE_BYTES),
+        "upload": services.size_text(settings.UPLOAD_MAX_BYTES),
+        "members": services.archive_member_cap(),
+    }
+    return render(request, "knowledge/upload.html", {"form": form, "jobs": jobs, "limits": limits})
+
+
+def _uploads(files) -> Iterator[services.UploadedFile]:
+    """Read one file when the service asks for it: it is stored before the next is read."""
+    now = timezone.now()
+    for f, path in files:
+        data = f.read()
+        f.close()  # Django's copy of an in-memory upload is not needed any more
+        yield services.UploadedFile(name=f.name, data=data, external_id=path or f.name, mtime=now)
 
 
 @lead_required
@@ -102,7 +122,14 @@ def upload(request: HttpRequest) -> HttpResponse:
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(IngestJob.objects.select_related("created_by", "product_line"), pk=pk)
     items = job.items.defer("content").order_by("id")
-    context = {"job": job, "items": items, "progress": selectors.ingest_job_progress(job=job)}
+    progress = selectors.ingest_job_progress(job=job)
+    context = {
+        "job": job,
+        "items": items,
+        "progress": progress,
+        "unprocessed": progress["total"] - progress["finished"],
+        "retryable": 0 if progress["active"] else job.items.retryable().count(),
+    }
     return page_render(
         request,
         "knowledge/job.html",
@@ -120,19 +147,35 @@ def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
     if count:
         transaction.on_commit(lambda: tasks.ingest_job_run.delay(job.pk))
         messages.info(request, f"Retrying {count} file(s).")
+    elif job.status in (IngestJob.Status.QUEUED, IngestJob.Status.RUNNING):
+        messages.warning(request, "The job has not finished yet; retry its failures once it has.")
     else:
-        messages.warning(request, "Nothing to retry: failed files were refused before reading.")
+        messages.warning(
+            request,
+            "Nothing to retry: each failed file was refused for what it is (see its reason) "
+            "and would fail the same way again.",
+        )
     return redirect("knowledge:job_detail", pk=job.pk)
 
 
 @lead_required
 @require_POST
 def job_resume(request: HttpRequest, pk: int) -> HttpResponse:
-    """For a job whose worker died: queue it again; finished items are not redone."""
+    """For a job whose worker stopped responding: queue it again; finished items are kept."""
     job = get_object_or_404(IngestJob, pk=pk)
-    if job.status in (IngestJob.Status.QUEUED, IngestJob.Status.RUNNING):
+    if services.ingest_job_resume(job=job):
         transaction.on_commit(lambda: tasks.ingest_job_run.delay(job.pk))
         messages.info(request, "Job queued again; files already done are kept.")
+    elif job.status == IngestJob.Status.RUNNING:
+        last = formats.time_format(timezone.localtime(job.heartbeat_at), "H:i")
+        minutes = round(ingest_stale_after().total_seconds() / 60)
+        messages.warning(
+            request,
+            f"The job is still running (last progress at {last}). It can be resumed once its "
+            f"worker has not responded for {minutes} minutes.",
+        )
+    else:
+        messages.info(request, "The job has finished; there is nothing to resume.")
     return redirect("knowledge:job_detail", pk=job.pk)
 
 

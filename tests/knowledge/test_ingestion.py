@@ -2,8 +2,9 @@ import datetime as dt
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
-from apps.knowledge import services
+from apps.knowledge import services, tagging
 from apps.knowledge.models import Chunk, Document, IngestItem, ProductLine
 from tests.factories import ProductLineFactory
 from tests.knowledge import samples
@@ -195,9 +196,11 @@ def test_a_job_interrupted_midway_is_resumed_without_duplicates():
     # Simulate a worker that died after claiming the first item and storing the second.
     first, second = job.items.order_by("id")[:2]
     IngestItem.objects.filter(pk=first.pk).update(status=IngestItem.Status.RUNNING)
-    services.ingest_item_process(item=second, job=job, patterns=services.active_patterns())
+    services.ingest_item_process(item=second, job=job, patterns=tagging.active_patterns())
+    # ...and has given no sign of life since: the job is stale, a new run takes it over.
     job.status = job.Status.RUNNING
-    job.save(update_fields=["status"])
+    job.heartbeat_at = timezone.now() - dt.timedelta(minutes=10)
+    job.save(update_fields=["status", "heartbeat_at"])
     services.ingest_job_run(job_id=job.pk)
     assert set(statuses(job).values()) == {IngestItem.Status.DONE}
     assert Document.objects.count() == 4

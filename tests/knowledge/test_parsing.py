@@ -1,6 +1,6 @@
 import pytest
 
-from apps.knowledge.parsing import ParseError, parse_file, parse_jsonl
+from apps.knowledge.parsing import ParseError, archive_member_path, parse_file, parse_jsonl
 from tests.knowledge import samples
 
 
@@ -95,3 +95,19 @@ def test_jsonl_reports_each_malformed_line_with_its_number_and_keeps_the_rest():
     ]
     assert documents[1][1].product_line == "dmv"
     assert str(documents[1][1].updated_at) == "2026-01-02"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("docs/a.md", "docs/a.md"),
+        ("docs/./sub/../a.md", "docs/a.md"),
+        ("docs\\win\\a.md", "docs/win/a.md"),
+        ("../evil.md", None),
+        ("docs/../../evil.md", None),
+        ("/etc/evil.md", None),
+        ("C:/evil.md", None),
+    ],
+)
+def test_archive_member_paths_are_normalised_and_escaping_ones_refused(name, expected):
+    assert archive_member_path(name) == expected

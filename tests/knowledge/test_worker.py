@@ -1,5 +1,6 @@
 """Ingestion through the real broker and a real worker process."""
 
+import datetime as dt
 import os
 import signal
 import time
@@ -8,9 +9,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.knowledge import services, tasks
-from apps.knowledge.models import Document, EvalRun, IngestItem, IngestJob
+from apps.knowledge.models import FINISHED_STATUSES, Document, EvalRun, IngestItem, IngestJob
 from tests import factories
 from tests.conftest import SHARED_DATA, worker_start
 from tests.knowledge import samples
@@ -28,12 +30,16 @@ def _wait(predicate, timeout=180):
 
 
 def _job_done(job_id):
-    return lambda: IngestJob.objects.get(pk=job_id).status == IngestJob.Status.DONE
+    return lambda: IngestJob.objects.get(pk=job_id).status in FINISHED_STATUSES
 
 
 def test_an_upload_is_ingested_by_the_worker_while_the_page_polls(client, celery_worker):
     client.force_login(factories.lead())
-    files = [SimpleUploadedFile("sync.md", samples.MARKDOWN), SimpleUploadedFile("empty.txt", b"")]
+    files = [
+        SimpleUploadedFile("sync.md", samples.MARKDOWN),
+        SimpleUploadedFile("empty.txt", b""),
+        SimpleUploadedFile("bundle.zip", samples.zip_of({"kb/history.txt": samples.TEXT})),
+    ]
     response = client.post(reverse("knowledge:upload"), {"files": files})
     job = IngestJob.objects.get()
     assert response["Location"] == reverse("knowledge:job_detail", args=[job.pk])
@@ -43,8 +49,10 @@ def test_an_upload_is_ingested_by_the_worker_while_the_page_polls(client, celery
     assert dict(job.items.values_list("name", "status")) == {
         "sync.md": "done",
         "empty.txt": "failed",
+        "bundle.zip/kb/history.txt": "done",  # unpacked by the worker, not the web process
     }
-    assert Document.objects.get().chunk_count > 0
+    assert IngestJob.objects.get(pk=job.pk).status == IngestJob.Status.PARTIAL
+    assert Document.objects.get(external_id="sync.md").chunk_count > 0
 
 
 def test_an_evaluation_started_in_the_browser_runs_on_the_worker(client, celery_worker):
@@ -87,6 +95,10 @@ def test_a_worker_killed_mid_job_leaves_no_partial_document_and_the_job_resumes(
     assert 3 <= finished < len(uploads)
     for document in Document.objects.all():
         assert document.chunks.count() == document.chunk_count  # never half a document
+    # The dead worker's heartbeat goes stale (as it would after INGEST_STALE_SECONDS).
+    IngestJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - dt.timedelta(minutes=10)
+    )
     client.force_login(factories.lead())
     client.post(reverse("knowledge:job_resume", args=[job.pk]))
     _wait(_job_done(job.pk), timeout=300)

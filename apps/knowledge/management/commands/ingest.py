@@ -7,7 +7,7 @@ from django.db import transaction
 from tqdm import tqdm
 
 from apps.knowledge import services, tasks
-from apps.knowledge.models import Document, IngestItem
+from apps.knowledge.models import FINISHED_STATUSES, IngestItem
 from apps.knowledge.parsing import format_for
 
 
@@ -29,60 +29,78 @@ class Command(BaseCommand):
         parser.add_argument(
             "--delete-missing",
             action="store_true",
-            help="Delete documents under a given folder that no longer exist.",
+            help=(
+                "Delete the documents earlier runs ingested from a given folder whose file is "
+                "no longer there (documents from other folders are never touched)."
+            ),
         )
 
     def handle(self, *args, paths, product_line, run_async, delete_missing, **options):
-        uploads = [upload for path in paths for upload in self._collect(path)]
-        if not uploads:
+        if run_async and delete_missing:
+            raise CommandError(
+                "--delete-missing cannot be combined with --async: what is missing is known "
+                "only once the ingest has finished. Run without --async."
+            )
+        found = [entry for path in paths for entry in self._collect(path)]
+        if not found:
             raise CommandError("No files found.")
         line = services.product_line_get_or_create(name=product_line) if product_line else None
+        # A generator: each file is read only when the service stores it.
+        uploads = (self._upload(*entry) for entry in found)
         job = services.ingest_job_create(files=uploads, product_line=line, source="command")
         if run_async:
             transaction.on_commit(lambda: tasks.ingest_job_run.delay(job.pk))
-            self.stdout.write(f"Queued ingest job {job.pk} with {len(uploads)} file(s).")
+            self.stdout.write(f"Queued ingest job {job.pk} with {len(found)} file(s).")
             return
         self._run(job)
         if delete_missing:
-            self._delete_missing(paths, {u.external_id for u in uploads})
+            self._delete_missing(paths, job)
         self._report(job)
 
-    def _collect(self, path: Path) -> list[services.UploadedFile]:
+    def _collect(self, path: Path) -> list[tuple[Path, str, str]]:
+        """(file, external id, source folder) for a file or every wanted file of a folder."""
         if not path.exists():
             raise CommandError(f"{path} does not exist.")
         if path.is_file():
-            return [self._upload(path, path.name)]
+            return [(path, path.name, "")]
+        root = path.resolve()
         files = sorted(p for p in path.rglob("*") if p.is_file() and _wanted(p.relative_to(path)))
-        return [
-            self._upload(p, f"{path.resolve().name}/{p.relative_to(path).as_posix()}")
-            for p in files
-        ]
+        return [(p, f"{root.name}/{p.relative_to(path).as_posix()}", str(root)) for p in files]
 
-    def _upload(self, path: Path, external_id: str) -> services.UploadedFile:
-        mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC)
+    def _upload(self, path: Path, external_id: str, source_root: str) -> services.UploadedFile:
+        stat = path.stat()
+        name = path.name if path.suffix != ".jsonl" else external_id
+        refused = services.upload_problem(name=name, size=stat.st_size)
         return services.UploadedFile(
-            name=path.name if path.suffix != ".jsonl" else external_id,
-            data=path.read_bytes(),
+            name=name,
+            # A file refused for its size or type is recorded with its reason, never read.
+            data=b"" if refused else path.read_bytes(),
+            size=stat.st_size if refused else None,
             external_id=external_id,
-            mtime=mtime,
+            mtime=dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.UTC),
+            source_root=source_root,
         )
 
     def _run(self, job) -> None:
-        total = job.items.count()
-        bar = tqdm(total=total, unit="file", file=sys.stderr, disable=None)
+        bar = tqdm(total=job.items.count(), unit="file", file=sys.stderr, disable=None)
         bar.update(job.items.exclude(status=IngestItem.Status.PENDING).count())
-        services.ingest_job_run(job_id=job.pk, progress=lambda item: bar.update(1))
+
+        def tick(item) -> None:
+            bar.update(1)
+            if bar.n >= bar.total:  # archives unpacked into their members: count again
+                bar.total = IngestItem.objects.filter(job_id=job.pk).count()
+
+        services.ingest_job_run(job_id=job.pk, progress=tick)
         bar.close()
 
-    def _delete_missing(self, paths: list[Path], seen: set[str]) -> None:
+    def _delete_missing(self, paths: list[Path], job) -> None:
+        job.refresh_from_db(fields=["status"])
+        if job.status not in FINISHED_STATUSES:
+            raise CommandError(f"Ingest job {job.pk} did not finish; nothing was deleted.")
         for path in (p for p in paths if p.is_dir()):
-            prefix = f"{path.resolve().name}/"
-            stale = Document.objects.filter(external_id__startswith=prefix).exclude(
-                external_id__in=seen
-            )
-            for document in stale:
-                services.document_delete(document=document)
-                self.stdout.write(f"deleted {document.external_id} (no longer on disk)")
+            root = str(path.resolve())
+            for external_id in services.documents_delete_missing(source_root=root, job=job):
+                self.stdout.write(f"deleted {external_id} (no longer in {root})")
 
     def _report(self, job) -> None:
         counts: dict[str, int] = {}
@@ -93,7 +111,8 @@ class Command(BaseCommand):
                 failed |= item.status == IngestItem.Status.FAILED
                 self.stderr.write(f"{item.get_status_display()}: {item.name}: {item.error}")
         summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-        self.stdout.write(f"Ingest job {job.pk}: {summary}.")
+        job.refresh_from_db(fields=["status"])
+        self.stdout.write(f"Ingest job {job.pk} ({job.get_status_display().lower()}): {summary}.")
         if failed:
             sys.exit(2)
 
