@@ -70,3 +70,29 @@ def qa_pairs(n: int = 3, *, required_approvals: int = 1, verified: bool = True) 
         )
         for i in range(n)
     ]
+
+
+def approved_pairs(per_line: dict[str, int]) -> list:
+    """Approved, verified, distinct pairs of one finished run: `per_line` maps a product
+    line's name to how many it gets. Test data for exports; approvals go through no review."""
+    from apps.synthetic.models import GenerationRun, QAPair
+
+    run = GenerationRun.objects.create(status=GenerationRun.Status.DONE)
+    pairs = []
+    for name, n in per_line.items():
+        line = ProductLineFactory(name=name, slug=name.lower().replace(" ", "-"))
+        pairs += [
+            QAPair(
+                run=run,
+                product_line=line,
+                source_text=QA_SOURCE,
+                kind="limits",
+                question=f"{name} question {i}: how long is history kept?",
+                answer=f"{name} answer {i}.",
+                quote="Pro keeps 30 days of version history.",
+                verified=True,
+                status=QAPair.Status.APPROVED,
+            )
+            for i in range(n)
+        ]
+    return QAPair.objects.bulk_create(pairs)

@@ -3,22 +3,27 @@ from apps.llm.backends import Completion
 
 class ScriptedBackend:
     """Stands in for a model in tests of the logic around it: answers each prompt with the
-    next scripted output (an exception is raised instead). Real models are tested apart."""
+    next scripted output. An exception is raised instead; a callable is called with the
+    prompt first (to act on the world mid-run, e.g. cancel it) and its result is used.
+    `when_empty` (any of these) answers once the script has run out. Real models are tested
+    apart."""
 
     name, model = "scripted", "script"
 
-    def __init__(self, *outputs, when_empty: str | None = None):
+    def __init__(self, *outputs, when_empty=None):
         self.outputs = list(outputs)
         self.when_empty = when_empty
         self.prompts: list[str] = []
 
-    def complete(self, prompt, *, json_schema=None, max_tokens=256) -> Completion:
+    def complete(self, prompt, *, json_schema=None, max_tokens=256, **sampling) -> Completion:
         self.prompts.append(prompt)
         if not self.outputs and self.when_empty is not None:
             output = self.when_empty
         else:
             output = self.outputs.pop(0)
-        if isinstance(output, Exception):
+        if callable(output) and not isinstance(output, type):
+            output = output(prompt)
+        if isinstance(output, BaseException):
             raise output
         return Completion(
             text=output,

@@ -30,6 +30,11 @@ class BackendError(Exception):
     """The model could not be reached or refused the request (not: the output was invalid)."""
 
 
+class BackendUnavailable(BackendError):
+    """The model cannot be reached at all (server down, model file missing): every further
+    request would fail the same way, so a run of many calls should stop, not go on."""
+
+
 @dataclass
 class Completion:
     text: str
@@ -58,7 +63,7 @@ def model_path_ensure() -> Path:
     if settings.LLM_MODEL_PATH:
         path = Path(settings.LLM_MODEL_PATH)
         if not path.is_file():
-            raise BackendError(f"LLM_MODEL_PATH={path} does not exist.")
+            raise BackendUnavailable(f"LLM_MODEL_PATH={path} does not exist.")
         return path
     path = default_model_path()
     if not path.is_file():
@@ -340,12 +345,14 @@ class OpenAICompatibleBackend:
             except urllib.error.HTTPError as exc:
                 if exc.code < 500 and exc.code != 429:
                     detail = exc.read()[:500].decode(errors="replace")
-                    raise BackendError(f"{self.base_url} answered {exc.code}: {detail}") from None
+                    # Credentials or address wrong: every request would fail alike.
+                    kind = BackendUnavailable if exc.code in (401, 403, 404) else BackendError
+                    raise kind(f"{self.base_url} answered {exc.code}: {detail}") from None
                 last_error = exc
             except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
                 last_error = exc
             time.sleep(min(2**attempt * 0.5, 5))
-        raise BackendError(
+        raise BackendUnavailable(
             f"{self.base_url} unreachable after {self.retries + 1} tries: {last_error}"
         )
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from pydantic import BaseModel, ValidationError
 
-from apps.llm.backends import BackendError, Completion, backend_get
+from apps.llm.backends import BackendError, BackendUnavailable, Completion, backend_get
 from apps.llm.models import LLMCall, PromptVersion
 from apps.llm.prompts import RenderedPrompt
 
@@ -88,7 +88,7 @@ def structured_generate(
             )
         except BackendError as exc:
             outcome.errors.append(f"backend: {exc}")
-            outcome.backend_failed = True
+            outcome.backend_failed = isinstance(exc, BackendUnavailable)
             break
         error = outcome.judge(schema, completion, check)
         if not error:

@@ -15,17 +15,13 @@ class GenerationRunAdmin(admin.ModelAdmin):
         "created_at",
     )
     list_filter = ("status",)
-    readonly_fields = (
-        "created_by",
-        "status",
-        "total_chunks",
-        "done_chunks",
-        "error",
-        "created_at",
-        "finished_at",
-    )
 
     def has_add_permission(self, request):
+        return False
+
+    # View only: the number of approvals a pair needs, or a run's status, is not changed
+    # behind the review screens' back.
+    def has_change_permission(self, request, obj=None):
         return False
 
 
@@ -44,28 +40,14 @@ class QAPairAdmin(admin.ModelAdmin):
     list_filter = ("status", "verified", "kind", "product_line", "run")
     search_fields = ("question", "answer", "quote")
     list_select_related = ("product_line", "run", "duplicate_of")
-    # AI text is changed only through the review screens, where every edit is logged.
-    readonly_fields = (
-        "run",
-        "chunk",
-        "document",
-        "product_line",
-        "source_text",
-        "kind",
-        "question",
-        "answer",
-        "quote",
-        "verified",
-        "duplicate_of",
-        "raw_output",
-        "llm_call",
-        "model",
-        "prompt_version",
-        "created_at",
-    )
     exclude = ("question_embedding",)
 
     def has_add_permission(self, request):
+        return False
+
+    # View only, every field: AI text and its status change only through the review screens,
+    # which write the review, the version and the edit log.
+    def has_change_permission(self, request, obj=None):
         return False
 
 

@@ -19,16 +19,8 @@ FORMATS = ("chat", "instruction")
 
 
 def exportable_pairs():
-    """The one definition of what may leave the building."""
-    return (
-        QAPair.objects.filter(
-            status=QAPair.Status.APPROVED, verified=True, duplicate_of__isnull=True
-        )
-        .exclude(question="")
-        .exclude(answer="")
-        .select_related("product_line", "document")
-        .order_by("id")
-    )
+    """What may leave the building: models.EXPORTABLE, in the export's order."""
+    return QAPair.objects.exportable().select_related("product_line", "document").order_by("id")
 
 
 def _line(pair: QAPair, fmt: str) -> str:
@@ -97,7 +89,7 @@ def export_create(
         "cap_per_line": cap_per_line,
         "counts": counts,
         "total": len(train) + len(validation),
-        "filters": "status=approved, verified quote, not a duplicate",
+        "filters": "status=approved, verified quote, not a duplicate, question and answer",
         "created_by": user.get_username() if user else None,
         "created_at": timezone.now().isoformat(),
         "sha256": digest,

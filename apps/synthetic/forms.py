@@ -48,6 +48,8 @@ class EditForm(forms.Form):
     answer = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=4000)
     quote = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
     note = forms.CharField(required=False, max_length=500, label="Why (optional)")
+    # The version of the pair this form was shown with: saving over a newer one is refused.
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
 
 
 class RejectForm(forms.Form):

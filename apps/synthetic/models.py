@@ -1,7 +1,12 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from pgvector.django import VectorField
+from django.db.models import Q
+from pgvector.django import HnswIndex, VectorField
 
 from apps.knowledge.models import EMBEDDING_DIMENSIONS, Chunk, Document, ProductLine
 
@@ -12,6 +17,11 @@ QUESTION_KINDS = [
     ("what_if", "What happens if"),
     ("how_to", "How-to"),
 ]
+
+# A run whose task has not reported progress for this long is taken for stopped (a killed
+# worker, a lost message) and may be resumed by a lead. Resuming a run whose task is in fact
+# still alive is harmless: the old task loses its lease and cannot write another pair.
+RUN_STALE_AFTER = timedelta(minutes=10)
 
 
 class GenerationRun(models.Model):
@@ -37,6 +47,13 @@ class GenerationRun(models.Model):
     total_chunks = models.PositiveIntegerField(default=0)
     done_chunks = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # The sampled chunk ids, fixed when the run first starts: every later slice and every
+    # resume works through the same list, so a pair's slot means the same unit of work.
+    plan = ArrayField(models.IntegerField(), default=list, blank=True)
+    # The id of the task allowed to work on the run; a task whose lease was handed on stops.
+    lease = models.CharField(max_length=64, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    slices = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -45,6 +62,21 @@ class GenerationRun(models.Model):
 
     def __str__(self) -> str:
         return f"Generation run {self.pk}"
+
+    @classmethod
+    def resumable_q(cls, now: datetime) -> Q:
+        """Runs a lead may resume: failed ones, and queued or running ones nobody has reported
+        progress on for RUN_STALE_AFTER (a null heartbeat predates heartbeats: never heard)."""
+        stalled = Q(heartbeat_at__lt=now - RUN_STALE_AFTER) | Q(heartbeat_at__isnull=True)
+        return Q(cancel_requested=False) & (
+            Q(status=cls.Status.FAILED)
+            | (Q(status__in=[cls.Status.QUEUED, cls.Status.RUNNING]) & stalled)
+        )
+
+
+class QAPairQuerySet(models.QuerySet):
+    def exportable(self) -> QAPairQuerySet:
+        return self.filter(EXPORTABLE)
 
 
 class QAPair(models.Model):
@@ -83,17 +115,50 @@ class QAPair(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # The unit of work of its run that produced the pair (chunk position * per_chunk + n):
+    # unique per run, so a resumed or redelivered run never writes a unit twice.
+    slot = models.PositiveIntegerField(null=True, blank=True)
+    # Raised on every change of question, answer or quote: an edit or an approval names the
+    # version it was made on, so nobody overwrites or approves text they did not see.
+    version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = QAPairQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "slot"], name="qapair_one_per_run_slot")
+        ]
+        indexes = [
+            HnswIndex(
+                name="qapair_question_hnsw",
+                fields=["question_embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            )
+        ]
 
     def __str__(self) -> str:
         return self.question[:80]
 
     @property
     def exportable(self) -> bool:
-        return self.status == self.Status.APPROVED and self.verified and not self.duplicate_of_id
+        """Asks the database, so the answer is the export's own definition (EXPORTABLE)."""
+        return self.pk is not None and QAPair.objects.exportable().filter(pk=self.pk).exists()
+
+
+# The one definition of what may leave the building: approved, quote verified, not a
+# near-duplicate, and with a question and an answer that are more than whitespace. Used by
+# the export, the distribution counts and QAPair.exportable alike.
+EXPORTABLE = Q(
+    status=QAPair.Status.APPROVED,
+    verified=True,
+    duplicate_of__isnull=True,
+    question__regex=r"\S",
+    answer__regex=r"\S",
+)
 
 
 class Review(models.Model):
@@ -117,12 +182,19 @@ class Review(models.Model):
     reason = models.CharField(max_length=20, choices=REASONS, blank=True)
     note = models.TextField(blank=True)
     edited = models.BooleanField(default=False)
+    # The pair's version this decision was made on: an approval counts only while the pair
+    # still has that text.
+    version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["pair", "reviewer"], name="review_once_per_reviewer")
+            # Once per version: a reviewer who approved text that someone then edited may
+            # approve (or reject) the new text.
+            models.UniqueConstraint(
+                fields=["pair", "reviewer", "version"], name="review_once_per_reviewer_version"
+            )
         ]
 
     def __str__(self) -> str:

@@ -5,21 +5,31 @@ from __future__ import annotations
 import logging
 import random
 import re
+import time
+import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
-from pgvector.django import CosineDistance
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from apps.knowledge import embedding
 from apps.knowledge.chunking import sentences_split
 from apps.knowledge.models import Chunk
 from apps.llm.prompts import prompt_render
-from apps.llm.services import structured_generate
-from apps.synthetic.models import QUESTION_KINDS, GenerationRun, QAPair, Review
+from apps.llm.services import StructuredResult, structured_generate
+from apps.synthetic.models import (
+    QUESTION_KINDS,
+    RUN_STALE_AFTER,
+    GenerationRun,
+    QAPair,
+    Review,
+)
+from apps.synthetic.selectors import duplicate_candidates
 
 logger = logging.getLogger(__name__)
 KIND_LABELS = dict(QUESTION_KINDS)
@@ -67,6 +77,7 @@ def generation_run_create(
         chunk_limit=chunk_limit,
         seed=seed,
         required_approvals=required_approvals,
+        heartbeat_at=timezone.now(),
     )
     run.product_lines.set(product_lines)
     run.documents.set(documents)
@@ -97,32 +108,199 @@ def chunks_sample(*, run: GenerationRun) -> list[Chunk]:
     return picked
 
 
-def generation_run_execute(*, run_id: int, backend=None) -> None:
-    if not GenerationRun.objects.filter(pk=run_id, status=GenerationRun.Status.QUEUED).update(
-        status=GenerationRun.Status.RUNNING
-    ):
-        return
+# A task works on a run for at most this many chunks, and stops starting new chunks once half
+# of the soft time limit is spent: the other half is the margin for the chunk in progress
+# (up to five pairs, each up to LLM_MAX_ATTEMPTS calls). The rest goes to the next task.
+SLICE_MAX_CHUNKS = 20
+SLICE_TIME_FRACTION = 0.5
+
+
+def slice_time_budget() -> float:
+    return settings.CELERY_TASK_SOFT_TIME_LIMIT * SLICE_TIME_FRACTION
+
+
+class BackendUnavailable(Exception):
+    """The model could not be reached: no point asking it about the next chunk."""
+
+
+class _LeaseLost(Exception):
+    """Another task was handed the run (a lead resumed it): this one stops without writing."""
+
+
+def generation_run_execute(
+    *,
+    run_id: int,
+    lease: str | None = None,
+    backend=None,
+    max_chunks: int | None = None,
+    time_budget: float | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> str | None:
+    """Work on a run under `lease` (the task's id): the chunks of its plan from where it
+    stopped, at most `max_chunks` of them and no new one after `time_budget` seconds.
+
+    Returns the lease for the next slice when work remains (the caller queues a task with
+    that id), None when the run is done, cancelled, failed (with the reason in run.error) or
+    held by another task. Safe to call again for the same lease after a crash: every unit of
+    work (chunk and slot) is written at most once.
+    """
+    lease = lease or uuid.uuid4().hex
+    claimed = (
+        GenerationRun.objects.filter(pk=run_id)
+        .filter(
+            Q(status=GenerationRun.Status.QUEUED, lease__in=("", lease))
+            | Q(status=GenerationRun.Status.RUNNING, lease=lease)
+        )
+        .update(
+            status=GenerationRun.Status.RUNNING,
+            lease=lease,
+            heartbeat_at=timezone.now(),
+            slices=F("slices") + 1,
+        )
+    )
+    if not claimed:
+        return None
+    deadline = time.monotonic() + time_budget if time_budget else None
+    try:
+        return _slice_work(run_id, lease, backend, max_chunks, deadline, progress)
+    except _LeaseLost:
+        return None
+    except BackendUnavailable as exc:
+        _fail(run_id, lease, f"The model backend is unavailable: {exc}")
+    except SoftTimeLimitExceeded:
+        _fail(
+            run_id,
+            lease,
+            "The task ran out of time (Celery soft time limit). Resume the run to continue "
+            "where it stopped; the pairs written so far are kept.",
+        )
+    except Exception as exc:  # a bug or a broken dependency: the run must not stay "running"
+        logger.exception("Generation run %s failed", run_id)
+        _fail(run_id, lease, f"Generation stopped by an unexpected error: {exc!r}")
+    return None
+
+
+def _slice_work(
+    run_id: int,
+    lease: str,
+    backend,
+    max_chunks: int | None,
+    deadline: float | None,
+    progress: Callable[[int], None] | None,
+) -> str | None:
     run = GenerationRun.objects.get(pk=run_id)
-    chunks = chunks_sample(run=run)
-    GenerationRun.objects.filter(pk=run_id).update(total_chunks=len(chunks))
+    if not run.plan:
+        run.plan = [chunk.pk for chunk in chunks_sample(run=run)]
+        _lease_update(run_id, lease, plan=run.plan, total_chunks=len(run.plan))
     kinds = run.kinds or list(KIND_LABELS)
-    turn = 0
-    for chunk in chunks:
-        if GenerationRun.objects.filter(pk=run_id, cancel_requested=True).exists():
-            _finish(run_id, GenerationRun.Status.CANCELLED)
-            return
-        for _ in range(run.per_chunk):
-            pair_generate(run=run, chunk=chunk, kind=kinds[turn % len(kinds)], backend=backend)
-            turn += 1
-        GenerationRun.objects.filter(pk=run_id).update(done_chunks=F("done_chunks") + 1)
-    _finish(run_id, GenerationRun.Status.DONE)
+    written = set(run.pairs.exclude(slot=None).values_list("slot", flat=True))
+    start = run.done_chunks
+    stop = len(run.plan) if max_chunks is None else min(len(run.plan), start + max_chunks)
+    chunks = Chunk.objects.defer("embedding", "search_vector").in_bulk(run.plan[start:stop])
+    index = start
+    while index < stop:
+        if index > start and deadline is not None and time.monotonic() > deadline:
+            break
+        cancel = (
+            GenerationRun.objects.filter(pk=run_id, lease=lease)
+            .values_list("cancel_requested", flat=True)
+            .first()
+        )
+        if cancel is None:
+            raise _LeaseLost
+        if cancel:
+            _finish(run_id, lease, GenerationRun.Status.CANCELLED)
+            return None
+        # A chunk deleted since the run was planned (re-ingested) is skipped, not fatal.
+        chunk = chunks.get(run.plan[index])
+        for n in range(run.per_chunk if chunk is not None else 0):
+            slot = index * run.per_chunk + n
+            if slot not in written:
+                pair_generate(
+                    run=run,
+                    chunk=chunk,
+                    kind=kinds[slot % len(kinds)],
+                    slot=slot,
+                    lease=lease,
+                    backend=backend,
+                )
+        index += 1
+        _lease_update(run_id, lease, done_chunks=index)
+        if progress:
+            progress(index)
+    if index >= len(run.plan):
+        _finish(run_id, lease, GenerationRun.Status.DONE)
+        return None
+    # Hand the run straight to the next task's id: no moment where nobody holds it.
+    following = uuid.uuid4().hex
+    _lease_update(run_id, lease, lease=following)
+    return following
 
 
-def _finish(run_id: int, status: str) -> None:
-    GenerationRun.objects.filter(pk=run_id).update(status=status, finished_at=timezone.now())
+def _lease_update(run_id: int, held: str, **fields) -> None:
+    """Write progress only while holding the lease `held`; also the heartbeat a stall is
+    seen by."""
+    if not GenerationRun.objects.filter(pk=run_id, lease=held).update(
+        heartbeat_at=timezone.now(), **fields
+    ):
+        raise _LeaseLost
 
 
-def pair_generate(*, run: GenerationRun, chunk: Chunk, kind: str, backend=None) -> QAPair:
+def _finish(run_id: int, lease: str, status: str) -> None:
+    GenerationRun.objects.filter(pk=run_id, lease=lease).update(
+        status=status, finished_at=timezone.now(), lease=""
+    )
+
+
+def _fail(run_id: int, lease: str, error: str) -> None:
+    fields = {
+        "status": GenerationRun.Status.FAILED,
+        "error": error[:2000],
+        "finished_at": timezone.now(),
+        "lease": "",
+    }
+    try:
+        GenerationRun.objects.filter(pk=run_id, lease=lease).update(**fields)
+    except DatabaseError:
+        # The interruption may have hit mid-query and left the connection unusable.
+        connection.close()
+        GenerationRun.objects.filter(pk=run_id, lease=lease).update(**fields)
+
+
+def generation_run_resume(*, run: GenerationRun) -> str | None:
+    """Hand a failed or stalled run to a new task: returns the lease (the id to give that
+    task), or None when the run is not resumable. Units already written are skipped."""
+    lease = uuid.uuid4().hex
+    now = timezone.now()
+    resumed = GenerationRun.objects.filter(GenerationRun.resumable_q(now), pk=run.pk).update(
+        status=GenerationRun.Status.QUEUED,
+        lease=lease,
+        error="",
+        finished_at=None,
+        heartbeat_at=now,
+    )
+    return lease if resumed else None
+
+
+def _backend_failure(result: StructuredResult) -> str | None:
+    """Why the model could not be reached at all (not: its output was invalid, and not a
+    problem with this one request), from structured_generate's record of it."""
+    if result.backend_failed and result.errors:
+        return result.errors[-1].removeprefix("backend:").strip()
+    return None
+
+
+def pair_generate(
+    *,
+    run: GenerationRun,
+    chunk: Chunk,
+    kind: str,
+    slot: int | None = None,
+    lease: str | None = None,
+    backend=None,
+) -> QAPair | None:
+    """One unit of work. With a lease, the pair is written only while the lease is held;
+    a unit someone else has written meanwhile is not written again (None is returned)."""
     sentences = sentences_split(chunk.text)[:40]
     ids = [f"S{i}" for i in range(1, len(sentences) + 1)]
     prompt = prompt_render(
@@ -137,9 +315,13 @@ def pair_generate(*, run: GenerationRun, chunk: Chunk, kind: str, backend=None) 
         max_tokens=160,
         backend=backend,
     )
+    failure = _backend_failure(result)
+    if failure is not None:
+        raise BackendUnavailable(failure)
     pair = QAPair(
         run=run,
         chunk=chunk,
+        slot=slot,
         document_id=chunk.document_id,
         product_line_id=chunk.product_line_id,
         source_text=chunk.text,
@@ -159,31 +341,43 @@ def pair_generate(*, run: GenerationRun, chunk: Chunk, kind: str, backend=None) 
         pair.quote = sentences[ids.index(value.support)]
         pair.verified = quote_verified(quote=pair.quote, source=chunk.text)
         pair.question_embedding = embedding.embed([pair.question])[0]
-    with transaction.atomic():
-        pair.save()
-        if pair.question_embedding is not None:
-            pair.duplicate_of = duplicate_find(pair=pair)
-            pair.save(update_fields=["duplicate_of"])
+    try:
+        with transaction.atomic():
+            if lease is not None:
+                # Locks the run row: a resume that takes the lease waits for this write, and
+                # once it has committed this task can write nothing more.
+                _lease_update(run.pk, lease)
+            pair.save()
+            if pair.question_embedding is not None:
+                pair.duplicate_of = duplicate_find(pair=pair)
+                pair.save(update_fields=["duplicate_of"])
+    except IntegrityError:
+        if slot is None:
+            raise
+        return None  # the unit was written by another task: keep theirs
     return pair
 
 
 def duplicate_find(*, pair: QAPair) -> QAPair | None:
     """The earliest earlier pair whose question means nearly the same (cosine similarity at
-    or above SYNTHETIC_DUPLICATE_SIMILARITY)."""
+    or above SYNTHETIC_DUPLICATE_SIMILARITY), among the nearest few: the nearest-first query
+    is what the HNSW index answers, so the check stays fast however many pairs there are."""
     limit = 1 - settings.SYNTHETIC_DUPLICATE_SIMILARITY
-    return (
-        QAPair.objects.filter(pk__lt=pair.pk, question_embedding__isnull=False)
-        .annotate(distance=CosineDistance("question_embedding", pair.question_embedding))
-        .filter(distance__lte=limit)
-        .order_by("pk")
-        .first()
-    )
+    nearest = duplicate_candidates(embedding=pair.question_embedding, before=pair.pk)
+    within = [candidate for candidate in nearest if candidate.distance <= limit]
+    return min(within, key=lambda candidate: candidate.pk, default=None)
 
 
 def generation_run_cancel(*, run: GenerationRun) -> None:
     GenerationRun.objects.filter(pk=run.pk).update(cancel_requested=True)
-    GenerationRun.objects.filter(pk=run.pk, status=GenerationRun.Status.QUEUED).update(
-        status=GenerationRun.Status.CANCELLED, finished_at=timezone.now()
+    # A run no task is working on (queued, or stalled) is cancelled at once; a live task
+    # stops before its next chunk.
+    stalled = Q(status=GenerationRun.Status.QUEUED) | Q(
+        status=GenerationRun.Status.RUNNING,
+        heartbeat_at__lt=timezone.now() - RUN_STALE_AFTER,
+    )
+    GenerationRun.objects.filter(stalled, pk=run.pk).update(
+        status=GenerationRun.Status.CANCELLED, finished_at=timezone.now(), lease=""
     )
 
 
@@ -194,18 +388,34 @@ class ReviewError(Exception):
     """A review that cannot be applied; the message is shown to the reviewer."""
 
 
+class EditConflict(ReviewError):
+    """The pair changed after the reviewer was shown it: nothing was applied. `current` is
+    the pair as it is now, for showing next to the reviewer's own text."""
+
+    def __init__(self, current: QAPair) -> None:
+        super().__init__(
+            "Someone changed this pair after you opened it, so nothing was saved. Compare "
+            "your text with the current one; save again to apply yours."
+        )
+        self.current = current
+
+
 def pair_claim(
     *, user, filters: dict | None = None, after: int | None = None, before: int | None = None
 ) -> QAPair | None:
     """Give `user` the next pending pair nobody else holds (claims expire), skipping pairs the
-    user already reviewed. SKIP LOCKED: two reviewers asking at once get different pairs."""
+    user already reviewed as they are now. SKIP LOCKED: two reviewers asking at once get
+    different pairs."""
     now = timezone.now()
+    reviewed = Review.objects.filter(
+        pair=OuterRef("pk"), reviewer=user, version=OuterRef("version")
+    )
     with transaction.atomic():
         pairs = (
             QAPair.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(status=QAPair.Status.PENDING, **(filters or {}))
             .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now) | Q(claimed_by=user))
-            .exclude(reviews__reviewer=user)
+            .exclude(Exists(reviewed))
         )
         if after is not None:
             pairs = pairs.filter(pk__gt=after).order_by("pk")
@@ -235,10 +445,17 @@ def pair_review(
     quote: str | None = None,
     reason: str = "",
     note: str = "",
+    version: int | None = None,
 ) -> QAPair:
+    """Apply one reviewer's decision. `version` is the pair's version the reviewer was shown
+    (the screens always send it): if the pair has changed since, EditConflict is raised and
+    nothing is written. An approval counts towards the run's required approvals only while
+    the pair keeps the text it approved: an edit starts the count again."""
     with transaction.atomic():
         locked = QAPair.objects.select_for_update().select_related("run").get(pk=pair.pk)
         _review_check(locked, user)
+        if version is not None and version != locked.version:
+            raise EditConflict(locked)
         if decision == Review.Decision.APPROVE:
             edited = _edits_apply(
                 locked,
@@ -246,22 +463,39 @@ def pair_review(
                 note or reason,
                 {"question": question, "answer": answer, "quote": quote},
             )
+            if not locked.question.strip() or not locked.answer.strip():
+                raise ReviewError("A pair needs a question and an answer to be approved.")
             if not locked.verified:
                 raise ReviewError(
                     "The quote is not word for word in the source. Fix the quote "
                     "or reject the pair."
                 )
             Review.objects.create(
-                pair=locked, reviewer=user, decision=decision, edited=edited, note=note
+                pair=locked,
+                reviewer=user,
+                decision=decision,
+                edited=edited,
+                note=note,
+                version=locked.version,
             )
-            approvals = locked.reviews.filter(decision=Review.Decision.APPROVE).count()
+            approvals = (
+                locked.reviews.filter(decision=Review.Decision.APPROVE, version=locked.version)
+                .values("reviewer")
+                .distinct()
+                .count()
+            )
             if approvals >= locked.run.required_approvals:
                 locked.status = QAPair.Status.APPROVED
         else:
             if reason not in dict(Review.REASONS):
                 raise ReviewError("Choose why the pair is rejected.")
             Review.objects.create(
-                pair=locked, reviewer=user, decision=decision, reason=reason, note=note
+                pair=locked,
+                reviewer=user,
+                decision=decision,
+                reason=reason,
+                note=note,
+                version=locked.version,
             )
             locked.status = QAPair.Status.REJECTED
         locked.claimed_by, locked.claimed_until = None, None
@@ -271,6 +505,7 @@ def pair_review(
                 "answer",
                 "quote",
                 "verified",
+                "version",
                 "status",
                 "claimed_by",
                 "claimed_until",
@@ -289,12 +524,13 @@ def _review_check(pair: QAPair, user) -> None:
     )
     if held_by_other:
         raise ReviewError("Another reviewer is working on this pair.")
-    if pair.reviews.filter(reviewer=user).exists():
+    if pair.reviews.filter(reviewer=user, version=pair.version).exists():
         raise ReviewError("You have already reviewed this pair; it needs another reviewer.")
 
 
 def _edits_apply(pair: QAPair, user, why: str, changes: dict) -> bool:
-    """Apply a reviewer's edits; each changed field goes to the append-only edit log."""
+    """Apply a reviewer's edits; each changed field goes to the append-only edit log, and
+    any change raises the pair's version."""
     from apps.oversight.services import edit_log_record
 
     edited = False
@@ -313,6 +549,8 @@ def _edits_apply(pair: QAPair, user, why: str, changes: dict) -> bool:
         )
         setattr(pair, field, new.strip())
         edited = True
+    if edited:
+        pair.version += 1
     pair.verified = quote_verified(quote=pair.quote, source=pair.source_text)
     return edited
 
@@ -325,6 +563,7 @@ def pair_approve(
     answer: str | None = None,
     quote: str | None = None,
     reason: str = "",
+    version: int | None = None,
 ) -> QAPair:
     return pair_review(
         pair=pair,
@@ -334,10 +573,18 @@ def pair_approve(
         answer=answer,
         quote=quote,
         note=reason,
+        version=version,
     )
 
 
-def pair_reject(*, pair: QAPair, user, reason: str, note: str = "") -> QAPair:
+def pair_reject(
+    *, pair: QAPair, user, reason: str, note: str = "", version: int | None = None
+) -> QAPair:
     return pair_review(
-        pair=pair, user=user, decision=Review.Decision.REJECT, reason=reason, note=note
+        pair=pair,
+        user=user,
+        decision=Review.Decision.REJECT,
+        reason=reason,
+        note=note,
+        version=version,
     )

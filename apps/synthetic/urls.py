@@ -7,6 +7,7 @@ urlpatterns = [
     path("runs/", views.runs, name="runs"),
     path("runs/<int:pk>/", views.run_detail, name="run_detail"),
     path("runs/<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
+    path("runs/<int:pk>/resume/", views.run_resume, name="run_resume"),
     path("queue/", views.queue, name="queue"),
     path("review/next/", views.review_next, name="review_next"),
     path("review/<int:pk>/", views.review, name="review"),

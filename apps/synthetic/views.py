@@ -46,9 +46,12 @@ def runs(request: HttpRequest) -> HttpResponse:
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(GenerationRun.objects.prefetch_related("product_lines"), pk=pk)
     active = run.status in (GenerationRun.Status.QUEUED, GenerationRun.Status.RUNNING)
+    resumable = selectors.run_resumable(run=run)
     context = {
         "run": run,
         "active": active,
+        "resumable": resumable,
+        "stalled": active and resumable,
         "percent": round(100 * run.done_chunks / run.total_chunks) if run.total_chunks else 0,
         "distribution": selectors.pair_distribution(run=run),
         "agreement": selectors.reviewer_agreement(run=run),
@@ -62,6 +65,19 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(GenerationRun, pk=pk)
     services.generation_run_cancel(run=run)
     messages.info(request, "Cancelling: the run stops after the chunk it is working on.")
+    return redirect("synthetic:run_detail", pk=pk)
+
+
+@lead_required
+@require_POST
+def run_resume(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(GenerationRun, pk=pk)
+    lease = services.generation_run_resume(run=run)
+    if lease is None:
+        messages.error(request, "This run is neither failed nor stalled: nothing to resume.")
+    else:
+        tasks.generation_run_queue(run_id=run.pk, lease=lease)
+        messages.success(request, "Resumed: the run carries on from the chunk where it stopped.")
     return redirect("synthetic:run_detail", pk=pk)
 
 
@@ -134,18 +150,25 @@ def _show(
     *,
     edit_form=None,
     reject_form=None,
+    conflict: dict | None = None,
 ) -> HttpResponse:
     context = {
         "pair": pair,
         "query": query,
         "edit_form": edit_form,
         "reject_form": reject_form,
+        "conflict": conflict,
         "reasons": RejectForm.base_fields["reason"].choices,
         "filter_items": list(QueryDict(query).items()),
     }
     if pair is not None:
         context["edit_form"] = edit_form or EditForm(
-            initial={"question": pair.question, "answer": pair.answer, "quote": pair.quote}
+            initial={
+                "question": pair.question,
+                "answer": pair.answer,
+                "quote": pair.quote,
+                "version": pair.version,
+            }
         )
     if request.htmx:
         response = render(request, "synthetic/review.html#pair", context)
@@ -176,39 +199,62 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
     return _show(request, pair, _filter_query(request.GET))
 
 
+def _shown_version(data) -> int:
+    """The version of the pair the reviewer's page showed; every review form carries it."""
+    value = data.get("version", "")
+    if not value.isdigit():
+        raise services.ReviewError("This page is out of date: reload it and review again.")
+    return int(value)
+
+
 @reviewer_required
 @require_POST
 def review_act(request: HttpRequest, pk: int) -> HttpResponse:
     pair = get_object_or_404(QAPair.objects.select_related("run"), pk=pk)
     query = _filter_query(request.POST)
     action = request.POST.get("action")
-    edit_form, reject_form = None, None
+    edit_form, reject_form, conflict = None, None, None
     try:
         if action == "approve":
-            services.pair_approve(pair=pair, user=request.user)
+            reviewed = services.pair_approve(
+                pair=pair, user=request.user, version=_shown_version(request.POST)
+            )
         elif action == "edit":
             edit_form = EditForm(request.POST)
             if not edit_form.is_valid():
                 raise services.ReviewError("Fill in the question, answer and quote.")
             data = edit_form.cleaned_data
-            services.pair_approve(
+            reviewed = services.pair_approve(
                 pair=pair,
                 user=request.user,
                 question=data["question"],
                 answer=data["answer"],
                 quote=data["quote"],
                 reason=data["note"],
+                version=data["version"],
             )
         elif action == "reject":
             reject_form = RejectForm(request.POST)
-            services.pair_reject(
+            reviewed = services.pair_reject(
                 pair=pair,
                 user=request.user,
                 reason=request.POST.get("reason", ""),
                 note=request.POST.get("note", ""),
+                version=_shown_version(request.POST),
             )
         else:
             raise services.ReviewError("Unknown action.")
+    except services.EditConflict as exc:
+        messages.error(request, str(exc))
+        pair = exc.current
+        if edit_form is not None:
+            # The reviewer's text stays in the form; its version becomes the one now shown
+            # beside it, so saving again applies it knowingly over the current text.
+            conflict = {"yours": edit_form.cleaned_data, "current": pair}
+            data = request.POST.copy()
+            data["version"] = str(pair.version)
+            edit_form = EditForm(data)
+        return _show(request, pair, query, edit_form=edit_form, conflict=conflict)
     except services.ReviewError as exc:
         # Shown with a 200: htmx swaps only successful responses, and the reviewer must see why.
         messages.error(request, str(exc))
@@ -220,7 +266,14 @@ def review_act(request: HttpRequest, pk: int) -> HttpResponse:
             edit_form=edit_form,
             reject_form=reject_form,
         )
-    messages.success(request, f"Pair {pk}: {'rejected' if action == 'reject' else 'approved'}.")
+    if action == "reject":
+        messages.success(request, f"Pair {pk}: rejected.")
+    elif reviewed.status == QAPair.Status.APPROVED:
+        messages.success(request, f"Pair {pk}: approved.")
+    else:
+        messages.success(
+            request, f"Pair {pk}: your approval is recorded; it needs another reviewer's too."
+        )
     following = services.pair_claim(user=request.user, filters=_filters(request.POST), after=pk)
     return _show(request, following, query)
 

@@ -3,7 +3,7 @@ model (the real models are exercised in test_local_model.py and test_http_server
 
 import pytest
 
-from apps.llm.backends import BackendError
+from apps.llm.backends import BackendError, BackendUnavailable
 from apps.llm.models import LLMCall, PromptVersion
 from apps.llm.prompts import prompt_render
 from apps.llm.schemas import PlanAnswer, Triage, choice_model
@@ -190,9 +190,18 @@ def test_a_retry_can_use_a_reformulated_prompt():
     assert backend.prompts[1].startswith(other.text)
 
 
-def test_a_backend_failure_is_told_apart_from_invalid_output():
-    backend = ScriptedBackend(BackendError("connection refused"))
-    result = structured_generate(
-        purpose="test", prompt=_prompt(), schema=PlanAnswer, backend=backend
+def test_an_unreachable_backend_is_told_apart_from_a_refused_request():
+    down = structured_generate(
+        purpose="test",
+        prompt=_prompt(),
+        schema=PlanAnswer,
+        backend=ScriptedBackend(BackendUnavailable("connection refused")),
     )
-    assert result.backend_failed and result.raw_outputs == []
+    refused = structured_generate(
+        purpose="test",
+        prompt=_prompt(),
+        schema=PlanAnswer,
+        backend=ScriptedBackend(BackendError("The prompt leaves no room to answer.")),
+    )
+    assert down.backend_failed and down.raw_outputs == []
+    assert not refused.backend_failed and refused.needs_human

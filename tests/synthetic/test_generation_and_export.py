@@ -1,4 +1,6 @@
+import hashlib
 import json
+from collections import Counter
 
 import pytest
 from django.core.management import call_command
@@ -76,13 +78,14 @@ def test_each_pair_keeps_provenance_a_verbatim_quote_and_duplicates_are_marked(d
     assert sum(row["unverified"] for row in rows) == 0  # the invalid one has no quote to check
 
 
-def test_a_cancelled_run_stops_before_the_next_chunk(demo_docs):
+def test_a_run_cancelled_before_it_starts_writes_nothing(demo_docs):
     run = _run(limit=4)
     services.generation_run_cancel(run=run)
     run.refresh_from_db()
     assert run.status == GenerationRun.Status.CANCELLED
-    services.generation_run_execute(run_id=run.pk, backend=ScriptedBackend(when_empty=EXHAUSTED))
-    assert run.pairs.count() == 0
+    backend = ScriptedBackend(when_empty=EXHAUSTED)
+    services.generation_run_execute(run_id=run.pk, backend=backend)
+    assert run.pairs.count() == 0 and backend.prompts == []
 
 
 def test_quote_verification_ignores_whitespace_only():
@@ -146,15 +149,38 @@ def test_only_approved_verified_non_duplicate_pairs_are_exported(reviewed):
     assert ids == reviewed["exportable"]
 
 
-def test_the_split_is_seeded_stratified_and_the_manifest_checks_out(reviewed):
+def test_the_split_is_seeded_and_the_manifest_checks_out(reviewed):
     first = export_create(fmt="instruction", val_fraction=0.5, seed=7)
     again = export_create(fmt="instruction", val_fraction=0.5, seed=7)
-    assert first.sha256 == again.sha256 and len(first.sha256) == 64
+    assert first.sha256 == again.sha256
+    assert first.sha256 == hashlib.sha256((first.train + first.validation).encode()).hexdigest()
+    assert first.manifest["train_sha256"] == hashlib.sha256(first.train.encode()).hexdigest()
     counts = first.manifest["counts"]
     assert sum(c["train"] + c["validation"] for c in counts.values()) == 3
     record = json.loads(first.train.splitlines()[0])
     assert {"instruction", "output", "metadata"} <= set(record)
     assert record["metadata"]["document"].startswith("demo/")
+
+
+def test_the_validation_set_takes_the_same_share_of_every_product_line(db):
+    sizes = {"Pro": 40, "Enterprise": 20, "Free": 10}
+    factories.approved_pairs(sizes)
+    splits = [export_create(fmt="instruction", val_fraction=0.2, seed=seed) for seed in (5, 6)]
+    for export in splits:
+        validation = Counter(
+            json.loads(line)["metadata"]["product_line"] for line in export.validation.splitlines()
+        )
+        train = Counter(
+            json.loads(line)["metadata"]["product_line"] for line in export.train.splitlines()
+        )
+        # Each line's share of the validation set is the fraction, to the pair.
+        assert validation == {"Pro": 8, "Enterprise": 4, "Free": 2}
+        assert train == {name: n - validation[name] for name, n in sizes.items()}
+        assert export.manifest["counts"] == {
+            name: {"train": train[name], "validation": validation[name]} for name in sizes
+        }
+    # Seeded: another seed draws other pairs, in the same proportions.
+    assert splits[0].manifest["pair_ids"] != splits[1].manifest["pair_ids"]
 
 
 def test_export_command_writes_train_validation_and_manifest(reviewed, tmp_path, capsys):
@@ -195,11 +221,14 @@ def test_generate_qa_runs_on_the_real_model(demo_docs, capsys):
     )
     run = GenerationRun.objects.get()
     assert run.status == GenerationRun.Status.DONE and run.pairs.count() == 2
-    for pair in run.pairs.all():
-        assert pair.llm_call.backend == "llama.cpp"
-        if pair.status != QAPair.Status.NEEDS_HUMAN:
-            assert pair.question and pair.verified
-    assert "Generation run" in capsys.readouterr().out
+    assert all(pair.llm_call.backend == "llama.cpp" for pair in run.pairs.all())
+    # The model must have produced something usable, not merely have been called.
+    valid = run.pairs.exclude(status=QAPair.Status.NEEDS_HUMAN)
+    assert valid.exists()
+    for pair in valid:
+        assert len(pair.question) >= 10 and pair.answer and pair.verified
+        assert pair.quote in pair.source_text and pair.question_embedding is not None
+    assert f"Generation run {run.pk}: Done, 2 pairs" in capsys.readouterr().out
 
 
 def test_approved_pairs_serve_as_a_retrieval_query_set(reviewed, capsys):

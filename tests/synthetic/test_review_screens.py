@@ -33,7 +33,7 @@ def test_approving_swaps_in_the_next_pair_without_a_page_load(client):
     assert f"Pair {first.pk}" in page.content.decode()
     response = client.post(
         reverse("synthetic:review_act", args=[first.pk]),
-        {"action": "approve", "run": first.run_id},
+        {"action": "approve", "run": first.run_id, "version": first.version},
         headers=HX,
     )
     body = response.content.decode()
@@ -56,6 +56,7 @@ def test_editing_then_approving_logs_each_change(client):
             "answer": "Thirty days on the Pro plan.",
             "quote": pair.quote,
             "note": "clearer",
+            "version": pair.version,
         },
         headers=HX,
     )
@@ -75,12 +76,14 @@ def test_rejecting_needs_a_reason(client):
     (pair,) = factories.qa_pairs(1)
     client.force_login(factories.reviewer())
     refused = client.post(
-        reverse("synthetic:review_act", args=[pair.pk]), {"action": "reject"}, headers=HX
+        reverse("synthetic:review_act", args=[pair.pk]),
+        {"action": "reject", "version": pair.version},
+        headers=HX,
     )
     assert refused.status_code == 200 and "Choose why" in refused.content.decode()
     client.post(
         reverse("synthetic:review_act", args=[pair.pk]),
-        {"action": "reject", "reason": "not_in_docs"},
+        {"action": "reject", "reason": "not_in_docs", "version": pair.version},
         headers=HX,
     )
     pair.refresh_from_db()
@@ -93,13 +96,14 @@ def test_an_unverified_quote_must_be_fixed_before_approval(client):
     QAPair.objects.filter(pk=pair.pk).update(quote="Pro keeps 60 days.")
     client.force_login(factories.reviewer())
     url = reverse("synthetic:review_act", args=[pair.pk])
-    refused = client.post(url, {"action": "approve"}, headers=HX)
+    refused = client.post(url, {"action": "approve", "version": pair.version}, headers=HX)
     assert refused.status_code == 200 and "not word for word" in refused.content.decode()
     fixed = {
         "action": "edit",
         "question": pair.question,
         "answer": pair.answer,
         "quote": "Pro keeps 30 days\n of version history.",
+        "version": pair.version,
     }
     client.post(url, fixed, headers=HX)
     pair.refresh_from_db()

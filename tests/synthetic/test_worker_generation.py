@@ -33,3 +33,17 @@ def test_a_run_started_in_the_browser_is_generated_by_the_worker(client, celery_
     assert all(p.llm_call.backend == "llama.cpp" for p in run.pairs.all())
     page = client.get(reverse("synthetic:run_detail", args=[run.pk]))
     assert "2 of 2 chunks" in page.content.decode()
+
+
+def test_a_run_split_into_one_task_per_chunk_is_completed_by_the_worker(celery_worker, demo_docs):
+    from apps.synthetic import services, tasks
+
+    run = services.generation_run_create(kinds=["limits"], per_chunk=1, chunk_limit=3, seed=2)
+    tasks.generation_run_queue(run_id=run.pk, slice_chunks=1)  # each task re-queues the rest
+    deadline = time.monotonic() + 300
+    while run.status in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(1)
+        run.refresh_from_db()
+    assert run.status == GenerationRun.Status.DONE, run.error
+    assert run.slices == 3 and run.done_chunks == run.total_chunks == 3
+    assert sorted(run.pairs.values_list("slot", flat=True)) == [0, 1, 2]

@@ -33,8 +33,12 @@ class Command(BaseCommand):
             seed=seed,
         )
         with tqdm(total=limit, unit="chunk", file=sys.stderr, disable=None) as bar:
-            services.generation_run_execute(run_id=run.pk)
-            bar.update(GenerationRun.objects.get(pk=run.pk).done_chunks)
+
+            def progress(done: int) -> None:
+                bar.update(done - bar.n)
+
+            # One process, no time limit: the whole run in one slice.
+            services.generation_run_execute(run_id=run.pk, progress=progress)
         run.refresh_from_db()
         self.stdout.write(
             f"Generation run {run.pk}: {run.get_status_display()}, "
@@ -46,3 +50,5 @@ class Command(BaseCommand):
                 f"{row['unverified']} unverified, {row['invalid']} invalid, "
                 f"{row['duplicates']} duplicates"
             )
+        if run.status == GenerationRun.Status.FAILED:
+            raise CommandError(f"Generation run {run.pk} failed: {run.error}")
