@@ -319,6 +319,13 @@ LLM_GPU_LAYERS = env_int("LLM_GPU_LAYERS", 0, minimum=-1)
 
 # Synthetic Q&A: questions at least this similar (cosine) to an earlier one are duplicates.
 SYNTHETIC_DUPLICATE_SIMILARITY = env_float("SYNTHETIC_DUPLICATE_SIMILARITY", 0.92)
+# Quality gates on generated pairs (calibration in the README): a question or answer at least
+# this much like a prompt example is a copy; the question and its supporting sentence must be
+# at least this similar (cosine, MiniLM) and share a content word; the question, searched in
+# its product line, must find its source in the top k.
+SYNTHETIC_COPY_LIMIT = env_float("SYNTHETIC_COPY_LIMIT", 0.8)
+SYNTHETIC_ANSWERABLE_SIMILARITY = env_float("SYNTHETIC_ANSWERABLE_SIMILARITY", 0.35)
+SYNTHETIC_ROUND_TRIP_K = env_int("SYNTHETIC_ROUND_TRIP_K", 5, minimum=1)
 # A reviewer's hold on a pair lapses after this, so an abandoned tab does not block the queue.
 SYNTHETIC_CLAIM_MINUTES = env_int("SYNTHETIC_CLAIM_MINUTES", 15, minimum=1)
 

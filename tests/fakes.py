@@ -1,3 +1,5 @@
+import json
+
 from apps.llm.backends import Completion
 
 
@@ -32,3 +34,14 @@ class ScriptedBackend:
             time_to_first_token_ms=20.0,
             total_ms=100.0,
         )
+
+
+def fact_question(prompt: str) -> str:
+    """What a good model would write for the Q&A prompt: a question that restates the prompt's
+    fact (the last "Fact: " line), so it passes the automatic checks. For tests of what happens
+    around the model, not of the model."""
+    fact = prompt.rsplit("Fact: ", 1)[1].split("\n", 1)[0].strip().rstrip(".")
+    words = fact.split()
+    while len(" ".join(words)) > 170:
+        words.pop()
+    return json.dumps({"question": "Is it true that " + " ".join(words) + "?"})

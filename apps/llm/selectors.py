@@ -32,27 +32,37 @@ class NearestRank(Aggregate):
 
 
 def telemetry_by_purpose(*, since: dt.datetime | None = None) -> list[dict]:
-    """One row per purpose, every figure aggregated by the database in one query."""
+    """One row per purpose, model and prompt version (a new prompt or model is compared with
+    the old one side by side), every figure aggregated by the database in one query.
+    Schema validity (first try, after retries) and the quality checks are counted apart: a
+    well-formed answer can still fail the checks."""
     calls = LLMCall.objects.all()
     if since is not None:
         calls = calls.filter(created_at__gte=since)
     rows = list(
-        calls.values("purpose")
+        calls.values(
+            "purpose", "backend", "model", "prompt_version__name", "prompt_version__content_hash"
+        )
         .annotate(
             calls=Count("id"),
             first_try=Count("id", filter=Q(first_try_valid=True)),
             valid=Count("id", filter=Q(valid=True)),
+            checked=Count("id", filter=Q(checks_passed__isnull=False)),
+            checks_passed=Count("id", filter=Q(checks_passed=True)),
             needs_human=Count("id", filter=Q(needs_human=True)),
             attempts=Avg("attempts"),
             p50_ms=NearestRank("total_ms", fraction=0.5),
             p95_ms=NearestRank("total_ms", fraction=0.95),
             ms_per_token_p50=NearestRank("ms_per_output_token", fraction=0.5),
         )
-        .order_by("purpose")
+        .order_by("purpose", "model", "prompt_version__name", "prompt_version__content_hash")
     )
     for row in rows:
         row["first_try_rate"] = row["first_try"] / row["calls"]
         row["valid_rate"] = row["valid"] / row["calls"]
+        row["checks_rate"] = row["checks_passed"] / row["checked"] if row["checked"] else None
+        digest = row["prompt_version__content_hash"] or ""
+        row["prompt"] = f"{row['prompt_version__name']}@{digest[:10]}" if digest else "—"
     return rows
 
 

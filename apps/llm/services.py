@@ -75,7 +75,8 @@ def structured_generate(
     retry_prompt: Callable[[int], RenderedPrompt] | None = None,
 ) -> StructuredResult:
     """Generate, validate against `schema`, run `check`; retry what fails with the error fed
-    back (or with `retry_prompt(attempt)`, a reformulated prompt) and a sampled decode."""
+    back (or with `retry_prompt(attempt)`, a reformulated prompt instead) and a sampled
+    decode."""
     backend = backend or backend_get()
     attempts = max_attempts or settings.LLM_MAX_ATTEMPTS
     json_schema = schema.model_json_schema()
@@ -93,8 +94,12 @@ def structured_generate(
         error = outcome.judge(schema, completion, check)
         if not error:
             break
-        base = retry_prompt(attempt + 1).text if retry_prompt else prompt.text
-        text = _retry_prompt(base, completion.text, error)
+        # A reformulated prompt replaces the first one (a base model continues patterns and
+        # does not read corrections); otherwise the error is fed back for the model to fix.
+        if retry_prompt:
+            text = retry_prompt(attempt + 1).text
+        else:
+            text = _retry_prompt(prompt.text, completion.text, error)
     call = llm_call_record(
         purpose=purpose,
         prompt=prompt,

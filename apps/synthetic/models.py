@@ -85,6 +85,8 @@ class QAPair(models.Model):
         APPROVED = "approved", "Approved"
         REJECTED = "rejected", "Rejected"
         NEEDS_HUMAN = "needs_human", "Model output invalid"
+        # Valid output that failed an automatic check: kept with the reasons, never queued.
+        FAILED_CHECKS = "failed_checks", "Rejected by checks"
 
     run = models.ForeignKey(GenerationRun, on_delete=models.CASCADE, related_name="pairs")
     chunk = models.ForeignKey(Chunk, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -103,8 +105,10 @@ class QAPair(models.Model):
     )
     question_embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True)
     status = models.CharField(
-        max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True
+        max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True
     )
+    # The automatic checks as last run on the pair's text: [{"name", "passed", "detail"}].
+    checks = models.JSONField(default=list, blank=True)
     raw_output = models.TextField(blank=True)
     llm_call = models.ForeignKey(
         "llm.LLMCall", null=True, on_delete=models.SET_NULL, related_name="+"
@@ -142,6 +146,19 @@ class QAPair(models.Model):
 
     def __str__(self) -> str:
         return self.question[:80]
+
+    @property
+    def failed_checks(self) -> list[dict]:
+        return [check for check in self.checks if not check.get("passed")]
+
+    @property
+    def supported(self) -> bool:
+        """The quoted sentence supports the answer (the answerability check passed), which
+        says more than the quote merely being in the source."""
+        return self.verified and any(
+            check.get("passed") and check.get("name") == "answerable from the source"
+            for check in self.checks
+        )
 
     @property
     def exportable(self) -> bool:

@@ -15,13 +15,12 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
-from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from apps.knowledge import embedding
-from apps.knowledge.chunking import sentences_split
 from apps.knowledge.models import Chunk
-from apps.llm.prompts import prompt_render
+from apps.llm import gates
 from apps.llm.services import StructuredResult, structured_generate
+from apps.synthetic import quality
 from apps.synthetic.models import (
     QUESTION_KINDS,
     RUN_STALE_AFTER,
@@ -44,19 +43,6 @@ def quote_verified(*, quote: str, source: str) -> bool:
     """The quote appears word for word in the source, whitespace aside."""
     quote = normalise(quote)
     return bool(quote) and quote in normalise(source)
-
-
-def _draft_schema(sentence_ids: list[str]) -> type[BaseModel]:
-    """The supporting sentence is an id from the list: the model cannot invent a quote."""
-    from typing import Literal
-
-    return create_model(
-        "QADraft",
-        __config__=ConfigDict(extra="forbid"),
-        question=(str, Field(min_length=10, max_length=300)),
-        answer=(str, Field(min_length=2, max_length=600)),
-        support=(Literal[tuple(sentence_ids)], ...),
-    )
 
 
 def generation_run_create(
@@ -86,8 +72,9 @@ def generation_run_create(
 
 def chunks_sample(*, run: GenerationRun) -> list[Chunk]:
     """Stratified by product line: take chunks from each line in turn, so a line with most of
-    the docs cannot crowd the others out (the article's Pro/Enterprise confusion)."""
-    chunks = Chunk.objects.exclude(product_line=None).defer("embedding", "search_vector")
+    the docs cannot crowd the others out (the article's Pro/Enterprise confusion). Documents
+    uploaded without a product line are one more stratum of their own, not left out."""
+    chunks = Chunk.objects.defer("embedding", "search_vector")
     lines = list(run.product_lines.values_list("pk", flat=True))
     if lines:
         chunks = chunks.filter(product_line_id__in=lines)
@@ -102,7 +89,7 @@ def chunks_sample(*, run: GenerationRun) -> list[Chunk]:
         rng.shuffle(pool)
     picked: list[Chunk] = []
     while len(picked) < run.chunk_limit and any(per_line.values()):
-        for line_id in sorted(per_line):
+        for line_id in sorted(per_line, key=lambda line: (line is None, line or 0)):
             if per_line[line_id] and len(picked) < run.chunk_limit:
                 picked.append(per_line[line_id].pop())
     return picked
@@ -119,7 +106,7 @@ def slice_time_budget() -> float:
     return settings.CELERY_TASK_SOFT_TIME_LIMIT * SLICE_TIME_FRACTION
 
 
-class BackendUnavailable(Exception):
+class ModelUnreachable(Exception):
     """The model could not be reached: no point asking it about the next chunk."""
 
 
@@ -165,7 +152,7 @@ def generation_run_execute(
         return _slice_work(run_id, lease, backend, max_chunks, deadline, progress)
     except _LeaseLost:
         return None
-    except BackendUnavailable as exc:
+    except ModelUnreachable as exc:
         _fail(run_id, lease, f"The model backend is unavailable: {exc}")
     except SoftTimeLimitExceeded:
         _fail(
@@ -299,25 +286,13 @@ def pair_generate(
     lease: str | None = None,
     backend=None,
 ) -> QAPair | None:
-    """One unit of work. With a lease, the pair is written only while the lease is held;
-    a unit someone else has written meanwhile is not written again (None is returned)."""
-    sentences = sentences_split(chunk.text)[:40]
-    ids = [f"S{i}" for i in range(1, len(sentences) + 1)]
-    prompt = prompt_render(
-        "qa_pair",
-        sentences="\n".join(f"{sid}: {s}" for sid, s in zip(ids, sentences, strict=True)),
-        kind=KIND_LABELS.get(kind, kind),
-    )
-    result = structured_generate(
-        purpose="synthetic_qa",
-        prompt=prompt,
-        schema=_draft_schema(ids),
-        max_tokens=160,
-        backend=backend,
-    )
-    failure = _backend_failure(result)
-    if failure is not None:
-        raise BackendUnavailable(failure)
+    """One unit of work: pick the sentence to ask about, have the model write the question,
+    run the checks (retrying what fails, sampled and with the examples reordered), and keep
+    the pair as pending, rejected by checks (with the reasons) or invalid (with the raw
+    output). With a lease, the pair is written only while the lease is held; a unit someone
+    else has written meanwhile is not written again (None is returned)."""
+    nth = slot % run.per_chunk if slot is not None else 0
+    support = quality.support_for_slot(text=chunk.text, kind=kind, n=nth)
     pair = QAPair(
         run=run,
         chunk=chunk,
@@ -326,21 +301,75 @@ def pair_generate(
         product_line_id=chunk.product_line_id,
         source_text=chunk.text,
         kind=kind,
-        llm_call=result.call,
-        model=result.call.model,
-        prompt_version=f"{prompt.name}@{prompt.content_hash[:12]}",
-        raw_output=result.raw_outputs[-1] if result.raw_outputs else "",
     )
-    if result.value is None:
+    if support is None:
+        _pair_unaskable(pair)
+    else:
+        _pair_draft(pair, support, backend)
+    return _pair_save(pair, run=run, slot=slot, lease=lease)
+
+
+def _pair_unaskable(pair: QAPair) -> None:
+    """No whole prose sentence to ask about (a table, code, a list of links): the model is
+    not asked; the pair is kept, rejected by checks, so the count stays honest."""
+    pair.status = QAPair.Status.FAILED_CHECKS
+    pair.question = pair.answer = pair.quote = ""
+    pair.checks = [
+        {
+            "name": "has a sentence to ask about",
+            "passed": False,
+            "detail": "no whole prose sentence of 6 to 60 words in this chunk",
+        }
+    ]
+
+
+def _pair_draft(pair: QAPair, support: quality.Support, backend) -> None:
+    checked: dict[str, list] = {}
+
+    def check(value) -> list[str]:
+        results = quality.pair_checks(
+            question=value.question.strip(),
+            answer=support.sentence,
+            quote=support.sentence,
+            chunk=pair.chunk,
+        )
+        checked["results"] = results
+        return gates.gates_summary(results)
+
+    prompt = quality.question_prompt(sentence=support.sentence)
+    result = structured_generate(
+        purpose="synthetic_qa",
+        prompt=prompt,
+        schema=quality.QuestionDraft,
+        max_tokens=60,
+        backend=backend,
+        check=check,
+        retry_prompt=lambda attempt: quality.question_prompt(
+            sentence=support.sentence, attempt=attempt
+        ),
+    )
+    failure = _backend_failure(result)
+    if failure is not None:
+        raise ModelUnreachable(failure)
+    pair.llm_call, pair.model = result.call, result.call.model
+    pair.prompt_version = f"{prompt.name}@{prompt.content_hash[:12]}"
+    pair.raw_output = result.raw_outputs[-1] if result.raw_outputs else ""
+    value = result.value or result.refused
+    if value is None:
         # Kept for a person to see, never exported.
         pair.status = QAPair.Status.NEEDS_HUMAN
         pair.question = pair.answer = pair.quote = ""
-    else:
-        value = result.value
-        pair.question, pair.answer = value.question.strip(), value.answer.strip()
-        pair.quote = sentences[ids.index(value.support)]
-        pair.verified = quote_verified(quote=pair.quote, source=chunk.text)
-        pair.question_embedding = embedding.embed([pair.question])[0]
+        return
+    pair.question = value.question.strip()
+    # Extractive: the answer is the source's own sentence, so it cannot be an id or invented.
+    pair.answer = pair.quote = support.sentence
+    pair.verified = quote_verified(quote=pair.quote, source=pair.source_text)
+    pair.checks = quality.checks_as_json(checked.get("results", []))
+    pair.status = QAPair.Status.PENDING if result.value else QAPair.Status.FAILED_CHECKS
+    pair.question_embedding = embedding.embed([pair.question])[0]
+
+
+def _pair_save(pair: QAPair, *, run: GenerationRun, slot: int | None, lease: str | None):
     try:
         with transaction.atomic():
             if lease is not None:
@@ -465,6 +494,7 @@ def pair_review(
             )
             if not locked.question.strip() or not locked.answer.strip():
                 raise ReviewError("A pair needs a question and an answer to be approved.")
+            _checks_require_pass(locked)
             if not locked.verified:
                 raise ReviewError(
                     "The quote is not word for word in the source. Fix the quote "
@@ -507,6 +537,7 @@ def pair_review(
                 "verified",
                 "version",
                 "status",
+                "checks",
                 "claimed_by",
                 "claimed_until",
             ]
@@ -514,8 +545,36 @@ def pair_review(
     return locked
 
 
+def _checks_require_pass(pair: QAPair) -> None:
+    """A pair the automatic checks refused, or whose answer is only an id, is approved only
+    once its (edited) text passes them all; the checks are run again on that text."""
+    id_answer = not gates.gate_not_an_id(name="answer", text=pair.answer).passed
+    if not pair.failed_checks and not id_answer:
+        return
+    results = quality.pair_checks(
+        question=pair.question,
+        answer=pair.answer,
+        quote=pair.quote,
+        chunk=pair.chunk,
+        before=pair.pk,
+    )
+    pair.checks = quality.checks_as_json(results)
+    failed = gates.gates_summary(results)
+    if failed:
+        raise ReviewError(
+            "This pair fails the automatic checks, so it cannot be approved as it is: "
+            + "; ".join(failed)
+            + ". Edit it so the checks pass, or reject it."
+        )
+
+
+# A pair the checks refused is not queued, but a reviewer who opens it may rescue it by
+# editing it until the checks pass.
+REVIEWABLE = (QAPair.Status.PENDING, QAPair.Status.FAILED_CHECKS)
+
+
 def _review_check(pair: QAPair, user) -> None:
-    if pair.status != QAPair.Status.PENDING:
+    if pair.status not in REVIEWABLE:
         raise ReviewError(f"This pair was already {pair.get_status_display().lower()}.")
     held_by_other = (
         pair.claimed_by_id not in (None, user.pk)

@@ -1,5 +1,5 @@
-"""Benchmarks: `python -m tests.bench [ingest|query|llm|search ...] [--files N]
-[--sizes 10000,100000] [--queries N] [--raw-mb MB]`.
+"""Benchmarks: `python -m tests.bench [ingest|query|llm|search|qa ...] [--files N]
+[--sizes 10000,100000] [--queries N] [--raw-mb MB] [--chunks N]`.
 
 Each figure is compared with a reference measured in the same run on the same machine (raw
 SentenceTransformer.encode for ingestion, an exact scan for queries, the previous whole-document
@@ -20,7 +20,9 @@ RESULTS = Path(__file__).resolve().parent / "results"
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.bench")
     # No `choices=`: argparse rejects an empty list against them (Python 3.11).
-    parser.add_argument("which", nargs="*", help="ingest, query, llm and/or search (default: all).")
+    parser.add_argument(
+        "which", nargs="*", help="ingest, query, llm, search and/or qa (default: all)."
+    )
     parser.add_argument(
         "--files", type=int, default=0, help="Ingest only the first N redis-docs files (0: all)."
     )
@@ -29,8 +31,11 @@ def main() -> None:
     parser.add_argument(
         "--raw-mb", type=float, default=2.0, help="Size of each document's upload for search."
     )
+    parser.add_argument(
+        "--chunks", type=int, default=100, help="Chunks per corpus for the Q&A quality run."
+    )
     args = parser.parse_args()
-    benches = ["ingest", "query", "llm", "search"]
+    benches = ["ingest", "query", "llm", "search", "qa"]
     args.which = args.which or benches
     if set(args.which) - set(benches):
         parser.error(f"choose from: {', '.join(benches)}")
@@ -45,7 +50,7 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from tests.bench import ingest, llm, query, search
+    from tests.bench import ingest, llm, qa_quality, query, search
 
     report: dict = {}
     if "ingest" in args.which:
@@ -57,6 +62,8 @@ def main() -> None:
         report["llm"] = llm.run()
     if "search" in args.which:
         report["search"] = search.run(queries=args.queries, raw_mb=args.raw_mb)
+    if "qa" in args.which:
+        report["qa"] = qa_quality.run(chunks=args.chunks)
     RESULTS.mkdir(exist_ok=True)
     text = json.dumps(report, indent=2, sort_keys=True)
     (RESULTS / "latest.json").write_text(text)

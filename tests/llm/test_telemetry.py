@@ -1,5 +1,6 @@
 import datetime as dt
 import random
+import re
 
 import pytest
 from django.core.management import call_command
@@ -51,9 +52,11 @@ def test_leads_see_latency_and_validity_per_purpose(client):
     client.force_login(factories.lead())
     body = client.get(reverse("llm:telemetry")).content.decode()
     row = body[body.index("<td>draft</td>") :].split("</tr>")[0]
-    cells = [c.split("</td>")[0] for c in row.split("<td>")[1:]]
-    assert cells[:6] == ["draft", "3", "33.3%", "66.7%", "1", "2.00"]
-    assert cells[6:9] == ["300", "900", "12.0"]
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+    assert cells[:3] == ["draft", "llama.cpp · m.gguf", "check@hhhhhhhhhh"]
+    # calls, valid first try, after retries, passed checks (no checks: —), needs a human
+    assert cells[3:9] == ["3", "33.3%", "66.7%", "—", "1", "2.00"]
+    assert cells[9:12] == ["300", "900", "12.0"]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body and "<script>alert(1)" not in body
 
 
@@ -156,3 +159,31 @@ def test_admins_see_every_prompt_template_even_before_its_first_use(client):
     assert {"check", "triage", "qa_pair"} <= set(prompt_names())
     for version in PromptVersion.objects.all():
         assert version.content_hash in body
+
+
+def test_a_new_prompt_version_gets_its_own_row_with_validity_and_checks_apart(client):
+    old = PromptVersion.objects.create(name="qa_question", content_hash="a" * 64, text="old")
+    new = PromptVersion.objects.create(name="qa_question", content_hash="b" * 64, text="new")
+    for version, checks in ((old, [False, False, True]), (new, [True, True, None])):
+        for passed in checks:
+            LLMCall.objects.create(
+                purpose="synthetic_qa",
+                backend="llama.cpp",
+                model="gemma.gguf",
+                prompt_version=version,
+                schema_name="QuestionDraft",
+                attempts=1,
+                first_try_valid=True,
+                valid=True,
+                checks_passed=passed,
+                needs_human=passed is False,
+                total_ms=100,
+            )
+    rows = {row["prompt"]: row for row in telemetry_by_purpose()}
+    assert set(rows) == {"qa_question@aaaaaaaaaa", "qa_question@bbbbbbbbbb"}
+    assert rows["qa_question@aaaaaaaaaa"]["valid_rate"] == 1.0
+    assert rows["qa_question@aaaaaaaaaa"]["checks_rate"] == pytest.approx(1 / 3)
+    assert rows["qa_question@bbbbbbbbbb"]["checks_rate"] == 1.0  # the call without checks aside
+    client.force_login(factories.lead())
+    page = client.get(reverse("llm:telemetry")).content.decode()
+    assert "Passed checks" in page and "qa_question@bbbbbbbbbb" in page

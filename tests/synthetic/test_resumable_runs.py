@@ -2,7 +2,6 @@
 unit of work twice, stop early when the model is unreachable, and are worked in slices."""
 
 import datetime as dt
-import json
 
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
@@ -14,28 +13,23 @@ from apps.llm.backends import BackendUnavailable
 from apps.synthetic import services, tasks
 from apps.synthetic.models import RUN_STALE_AFTER, GenerationRun, QAPair
 from tests import factories
-from tests.fakes import ScriptedBackend
+from tests.fakes import ScriptedBackend, fact_question
 
 pytestmark = pytest.mark.django_db
 
 EXHAUSTED = '{"oops": 1}'
-# Questions far apart in meaning, so none is marked a near-duplicate of another.
-QUESTIONS = [
-    "How much storage does each member get on this plan?",
-    "What should I do when sync stops with a timeout error?",
-    "Can guests outside the company open a shared folder?",
-    "Which identity providers work with single sign-on?",
-    "How long are deleted files kept before they are purged?",
-    "Why does the desktop app ask me to sign in again every morning?",
-]
 
 
-def _draft(question, support="S1"):
-    return json.dumps({"question": question, "answer": "An answer.", "support": support})
+@pytest.fixture(autouse=True)
+def _no_duplicates(settings):
+    """The demo docs repeat some sentences across product lines; here the run's mechanics are
+    under test (one model call per unit), not the duplicate check."""
+    settings.SYNTHETIC_DUPLICATE_SIMILARITY = 1.01
 
 
 def _drafts(n):
-    return [_draft(q) for q in QUESTIONS[:n]]
+    """n scripted answers that pass the checks: the run's mechanics are under test here."""
+    return [fact_question] * n
 
 
 def _run(limit=4, per_chunk=1):
@@ -56,9 +50,7 @@ def _slots(run):
 
 
 def test_an_exception_in_the_middle_marks_the_run_failed_with_the_reason(demo_docs, client):
-    backend = ScriptedBackend(
-        _draft(QUESTIONS[0]), RuntimeError("the disk is full"), when_empty=EXHAUSTED
-    )
+    backend = ScriptedBackend(fact_question, RuntimeError("the disk is full"), when_empty=EXHAUSTED)
     run = _run(limit=4)
     assert services.generation_run_execute(run_id=run.pk, backend=backend) is None
     run.refresh_from_db()
@@ -87,7 +79,7 @@ def test_a_run_cut_by_the_soft_time_limit_resumes_where_it_stopped_without_dupli
     run.refresh_from_db()
     assert run.status == GenerationRun.Status.QUEUED and run.lease and run.error == ""
 
-    second = ScriptedBackend(*[_draft(q) for q in QUESTIONS[3:6]], when_empty=EXHAUSTED)
+    second = ScriptedBackend(*[fact_question] * 3, when_empty=EXHAUSTED)
     services.generation_run_execute(run_id=run.pk, lease=run.lease, backend=second)
     run.refresh_from_db()
     assert run.status == GenerationRun.Status.DONE and run.done_chunks == 3
@@ -106,7 +98,7 @@ def test_a_redelivered_task_does_not_write_a_unit_twice(demo_docs):
         run_id=run.pk, lease="task-1", backend=ScriptedBackend(*_drafts(2)), max_chunks=2
     )
     GenerationRun.objects.filter(pk=run.pk).update(done_chunks=1, lease="task-1")
-    again = ScriptedBackend(_draft(QUESTIONS[2]), when_empty=EXHAUSTED)
+    again = ScriptedBackend(fact_question, when_empty=EXHAUSTED)
     services.generation_run_execute(run_id=run.pk, lease="task-1", backend=again)
     run.refresh_from_db()
     assert run.status == GenerationRun.Status.DONE and _slots(run) == [0, 1, 2]
@@ -116,7 +108,7 @@ def test_a_redelivered_task_does_not_write_a_unit_twice(demo_docs):
 def test_a_stalled_run_is_offered_resume_and_a_live_one_is_not(demo_docs, client):
     run = _run(limit=3)
     following = services.generation_run_execute(
-        run_id=run.pk, backend=ScriptedBackend(_draft(QUESTIONS[0])), max_chunks=1
+        run_id=run.pk, backend=ScriptedBackend(fact_question), max_chunks=1
     )
     run.refresh_from_db()
     assert following and run.status == GenerationRun.Status.RUNNING and run.lease == following
@@ -140,7 +132,7 @@ def test_a_stalled_run_is_offered_resume_and_a_live_one_is_not(demo_docs, client
     assert services.generation_run_execute(run_id=run.pk, lease=following, backend=late) is None
     assert late.prompts == []
     services.generation_run_execute(
-        run_id=run.pk, lease=lease, backend=ScriptedBackend(*[_draft(q) for q in QUESTIONS[1:3]])
+        run_id=run.pk, lease=lease, backend=ScriptedBackend(*[fact_question] * 2)
     )
     run.refresh_from_db()
     assert run.status == GenerationRun.Status.DONE and _slots(run) == [0, 1, 2]
@@ -155,14 +147,14 @@ def test_a_task_that_loses_the_run_mid_chunk_writes_nothing_more(demo_docs):
     def resumed_meanwhile(prompt):
         _stall(run)
         leases.append(services.generation_run_resume(run=run))
-        return _draft(QUESTIONS[1])
+        return fact_question(prompt)
 
-    old = ScriptedBackend(_draft(QUESTIONS[0]), resumed_meanwhile, when_empty=EXHAUSTED)
+    old = ScriptedBackend(fact_question, resumed_meanwhile, when_empty=EXHAUSTED)
     assert services.generation_run_execute(run_id=run.pk, lease="old", backend=old) is None
     run.refresh_from_db()
     assert leases[0] and run.lease == leases[0] and _slots(run) == [0]
     assert run.status == GenerationRun.Status.QUEUED
-    new = ScriptedBackend(_draft(QUESTIONS[2]))
+    new = ScriptedBackend(fact_question)
     services.generation_run_execute(run_id=run.pk, lease=leases[0], backend=new)
     run.refresh_from_db()
     assert run.status == GenerationRun.Status.DONE and _slots(run) == [0, 1]
@@ -170,7 +162,7 @@ def test_a_task_that_loses_the_run_mid_chunk_writes_nothing_more(demo_docs):
 
 def test_an_unreachable_backend_stops_the_run_early_with_that_reason(demo_docs):
     down = BackendUnavailable("connection refused by 127.0.0.1:8080")
-    backend = ScriptedBackend(_draft(QUESTIONS[0]), when_empty=down)
+    backend = ScriptedBackend(fact_question, when_empty=down)
     run = _run(limit=4)
     services.generation_run_execute(run_id=run.pk, backend=backend)
     run.refresh_from_db()
@@ -182,7 +174,7 @@ def test_an_unreachable_backend_stops_the_run_early_with_that_reason(demo_docs):
 
 
 def test_invalid_output_is_still_kept_for_a_person_and_the_run_goes_on(demo_docs):
-    backend = ScriptedBackend("nope", "{}", "[]", _draft(QUESTIONS[1]))
+    backend = ScriptedBackend("nope", "{}", "[]", fact_question)
     run = _run(limit=2)
     services.generation_run_execute(run_id=run.pk, backend=backend)
     run.refresh_from_db()
@@ -228,7 +220,7 @@ def test_a_cancelled_run_stops_before_the_next_chunk(demo_docs):
 
     def cancel_meanwhile(prompt):
         services.generation_run_cancel(run=run)
-        return _draft(QUESTIONS[0])
+        return fact_question(prompt)
 
     backend = ScriptedBackend(cancel_meanwhile, when_empty=EXHAUSTED)
     services.generation_run_execute(run_id=run.pk, backend=backend)
@@ -240,7 +232,7 @@ def test_a_cancelled_run_stops_before_the_next_chunk(demo_docs):
 def test_a_stalled_run_can_be_cancelled(demo_docs):
     run = _run(limit=3)
     services.generation_run_execute(
-        run_id=run.pk, backend=ScriptedBackend(_draft(QUESTIONS[0])), max_chunks=1
+        run_id=run.pk, backend=ScriptedBackend(fact_question), max_chunks=1
     )
     _stall(run)
     services.generation_run_cancel(run=run)

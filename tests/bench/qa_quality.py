@@ -1,0 +1,122 @@
+"""Synthetic Q&A quality on real docs with the configured model (the packaged Gemma 3 270M by
+default): generation runs over `chunks` chunks of doc2dial and of redis-docs, through the
+product's own services, and the automatic checks' verdicts.
+
+Figures: share of pairs that pass every check (what reaches the review queue), the same on
+the first try alone (the reference, measured in the same run: what retries add), the share of
+otherwise passing pairs that round-trip, distinct questions in the queue, pairs in the queue
+whose question or answer is an id or a prompt example (must be 0), the reasons pairs were
+refused, and the best and worst examples."""
+
+import time
+from collections import Counter
+
+from django.conf import settings
+
+from apps.knowledge import services as knowledge
+from apps.knowledge.models import Document, ProductLine
+from apps.llm import gates
+from apps.llm.models import LLMCall
+from apps.synthetic import quality, services
+from apps.synthetic.models import QAPair
+
+DATA = settings.BASE_DIR.parent / "shared" / "data"
+CORPORA = {
+    "doc2dial": lambda: [
+        knowledge.UploadedFile(
+            name="corpus.jsonl", data=(DATA / "doc2dial" / "corpus.jsonl").read_bytes()
+        )
+    ],
+    "redis-docs": lambda: [
+        knowledge.UploadedFile(
+            name=path.name, data=path.read_bytes(), external_id=f"redis/{path.name}"
+        )
+        for path in sorted((DATA / "redis-docs").rglob("*.md"))[:150]
+    ],
+}
+
+
+def _load(name: str) -> list[int]:
+    line = ProductLine.objects.get_or_create(name="Redis", slug="redis")[0]
+    before = set(Document.objects.values_list("pk", flat=True))
+    job = knowledge.ingest_job_create(
+        files=CORPORA[name](),
+        source="bench",
+        product_line=line if name == "redis-docs" else None,
+    )
+    knowledge.ingest_job_run(job_id=job.pk)
+    return sorted(set(Document.objects.values_list("pk", flat=True)) - before)
+
+
+def _is_copy(text: str) -> bool:
+    examples = quality.prompt_example_texts()
+    return not gates.gate_not_prompt_copy(
+        name="", text=text, examples=examples, limit=settings.SYNTHETIC_COPY_LIMIT
+    ).passed
+
+
+def _summary(run) -> dict:
+    pairs = list(run.pairs.order_by("id"))
+    queued = [p for p in pairs if p.status == QAPair.Status.PENDING]
+    refused = [p for p in pairs if p.status == QAPair.Status.FAILED_CHECKS]
+    reasons = Counter(c["name"] for p in refused for c in p.failed_checks)
+    calls = LLMCall.objects.filter(pk__in=[p.llm_call_id for p in pairs if p.llm_call_id])
+    first_try = sum(c.attempts == 1 and c.checks_passed for c in calls)
+    others_pass = [
+        p
+        for p in pairs
+        if p.checks and all(c["passed"] for c in p.checks if c["name"] != "finds its source")
+    ]
+    round_trip = [
+        p
+        for p in others_pass
+        if any(c["name"] == "finds its source" and c["passed"] for c in p.checks)
+    ]
+    bad = [
+        p
+        for p in queued
+        if not gates.gate_not_an_id(name="", text=p.question).passed
+        or not gates.gate_not_an_id(name="", text=p.answer).passed
+        or _is_copy(p.question)
+        or _is_copy(p.answer)
+    ]
+    return {
+        "pairs": len(pairs),
+        "passed_every_check": len(queued),
+        "pass_rate": round(len(queued) / len(pairs), 3) if pairs else None,
+        "first_try_pass_rate": round(first_try / len(pairs), 3) if pairs else None,
+        "model_output_invalid": sum(p.status == QAPair.Status.NEEDS_HUMAN for p in pairs),
+        "round_trip_rate_of_otherwise_passing": (
+            round(len(round_trip) / len(others_pass), 3) if others_pass else None
+        ),
+        "distinct_questions_in_queue": len({p.question.lower() for p in queued}),
+        "queued_with_id_or_prompt_example": len(bad),
+        "refused_by_check": dict(reasons.most_common()),
+        "attempts_per_pair": round(sum(c.attempts for c in calls) / len(calls), 2) if calls else 0,
+        "examples_queued": [[p.question, p.answer[:160]] for p in queued[:6]],
+        "examples_refused": [
+            [p.question, p.answer[:120], [c["detail"] for c in p.failed_checks][:2]]
+            for p in refused[:4]
+        ],
+    }
+
+
+def run(*, chunks: int) -> dict:
+    Document.objects.all().delete()
+    QAPair.objects.all().delete()
+    report = {}
+    for name in CORPORA:
+        documents = _load(name)
+        generation = services.generation_run_create(
+            kinds=[], per_chunk=1, chunk_limit=chunks, seed=7, documents=documents
+        )
+        started = time.perf_counter()
+        services.generation_run_execute(run_id=generation.pk)
+        generation.refresh_from_db()
+        report[name] = {
+            "status": generation.status,
+            "error": generation.error,
+            "seconds": round(time.perf_counter() - started, 1),
+            **_summary(generation),
+        }
+    return report

@@ -1,0 +1,138 @@
+"""Automatic checks on generated pairs: what the model is asked, what is refused before a
+person sees it and why, retries that can change the answer, and approval of refused pairs."""
+
+import json
+
+import pytest
+
+from apps.llm.models import LLMCall
+from apps.synthetic import quality, services
+from apps.synthetic.models import QAPair
+from tests import factories
+from tests.fakes import ScriptedBackend, fact_question
+
+pytestmark = pytest.mark.django_db
+
+TEXT = (
+    "# Limits\n\n"
+    "| Limit | Pro |\n|---|---|\n| Members | 25 |\n\n"
+    "The Pro API allows 600 requests per minute per workspace. "
+    "Contact us. "
+    "If a client goes over the limit, it gets the error ERR_RATE_LIMITED and a "
+    "Retry-After header."
+)
+
+
+def _run(limit=1):
+    return services.generation_run_create(kinds=["limits"], per_chunk=1, chunk_limit=limit, seed=1)
+
+
+def test_the_sentence_to_ask_about_is_whole_prose_ranked_by_what_the_kind_is_about():
+    limits = [s.sentence for s in quality.support_candidates(text=TEXT, kind="limits")]
+    codes = [s.sentence for s in quality.support_candidates(text=TEXT, kind="error_code")]
+    assert all("|" not in s and not s.startswith("#") for s in limits)
+    assert "Contact us." not in limits  # too short to ask about
+    assert limits[0].startswith("The Pro API allows 600")
+    assert codes[0].startswith("If a client goes over the limit")
+
+
+def test_a_retry_shows_the_same_examples_in_another_order():
+    first = quality.question_prompt(sentence="Keys rotate every 90 days.")
+    retry = quality.question_prompt(sentence="Keys rotate every 90 days.", attempt=1)
+    assert first.text != retry.text
+    assert sorted(first.text.split("\n\n")) == sorted(retry.text.split("\n\n"))
+    assert retry.text.endswith("Fact: Keys rotate every 90 days.\nJSON: ")
+
+
+def test_a_copied_prompt_example_is_retried_then_refused_with_the_reason(demo_docs):
+    copy = json.dumps({"question": "What do overdue books cost per day?"})
+    backend = ScriptedBackend(when_empty=copy)
+    run = _run()
+    services.generation_run_execute(run_id=run.pk, backend=backend)
+    (pair,) = run.pairs.all()
+    assert len(backend.prompts) == 3  # LLM_MAX_ATTEMPTS tries, each with the examples reordered
+    assert len(set(backend.prompts)) == 3
+    assert pair.status == QAPair.Status.FAILED_CHECKS
+    failed = {c["name"] for c in pair.failed_checks}
+    assert "question not copied from the prompt" in failed
+    assert pair.question == "What do overdue books cost per day?"  # kept for the record
+    assert services.pair_claim(user=factories.reviewer()) is None  # never queued
+    call = LLMCall.objects.get()
+    assert (call.valid, call.checks_passed, call.attempts) == (True, False, 3)
+
+
+def test_a_bare_sentence_id_as_question_is_refused(demo_docs):
+    run = _run()
+    services.generation_run_execute(
+        run_id=run.pk, backend=ScriptedBackend(when_empty=json.dumps({"question": "S1, S2, S3?"}))
+    )
+    (pair,) = run.pairs.all()
+    assert pair.status == QAPair.Status.FAILED_CHECKS
+    assert {"is a question", "question is not an id"} <= {c["name"] for c in pair.failed_checks}
+
+
+def test_a_question_the_sentence_does_not_answer_is_refused(demo_docs):
+    unrelated = json.dumps({"question": "Which colours can the desktop icon have in dark mode?"})
+    run = _run()
+    services.generation_run_execute(run_id=run.pk, backend=ScriptedBackend(when_empty=unrelated))
+    (pair,) = run.pairs.all()
+    assert pair.status == QAPair.Status.FAILED_CHECKS
+    assert "answerable from the source" in {c["name"] for c in pair.failed_checks}
+    assert not pair.supported
+
+
+def test_a_failed_first_try_can_pass_on_a_retry(demo_docs):
+    copy = json.dumps({"question": "What do overdue books cost per day?"})
+    run = _run()
+    services.generation_run_execute(
+        run_id=run.pk, backend=ScriptedBackend(copy, when_empty=fact_question)
+    )
+    (pair,) = run.pairs.all()
+    assert pair.status == QAPair.Status.PENDING and pair.supported
+    call = LLMCall.objects.get()
+    assert (call.first_try_valid, call.checks_passed, call.attempts) == (True, True, 2)
+
+
+@pytest.fixture
+def refused(demo_docs):
+    unrelated = json.dumps({"question": "Which colours can the desktop icon have in dark mode?"})
+    run = _run()
+    services.generation_run_execute(run_id=run.pk, backend=ScriptedBackend(when_empty=unrelated))
+    return run.pairs.get()
+
+
+def test_a_refused_pair_cannot_be_approved_as_it_is(refused):
+    with pytest.raises(services.ReviewError, match="fails the automatic checks"):
+        services.pair_approve(pair=refused, user=factories.reviewer(), version=refused.version)
+    refused.refresh_from_db()
+    assert refused.status == QAPair.Status.FAILED_CHECKS
+
+
+def test_a_refused_pair_is_approved_after_an_edit_that_passes_the_checks(refused):
+    sentence = refused.quote.rstrip(".")
+    better = f"Is it true that {sentence}?"
+    pair = services.pair_approve(
+        pair=refused,
+        user=factories.reviewer(),
+        question=better,
+        reason="asked what the sentence says",
+        version=refused.version,
+    )
+    assert pair.status == QAPair.Status.APPROVED
+    assert pair.checks and all(c["passed"] for c in pair.checks)
+
+
+def test_an_answer_that_is_only_an_id_blocks_approval_until_edited():
+    (pair,) = factories.qa_pairs(1)
+    QAPair.objects.filter(pk=pair.pk).update(answer="S8")
+    pair.refresh_from_db()
+    with pytest.raises(services.ReviewError, match="answer is not an id"):
+        services.pair_approve(pair=pair, user=factories.reviewer(), version=pair.version)
+
+
+def test_the_review_screen_shows_each_check_and_the_supported_badge(refused, client):
+    client.force_login(factories.reviewer())
+    page = client.get(f"/qa/review/{refused.pk}/").content.decode()
+    assert "answerable from the source" in page and "✗" in page
+    assert "not shown to support the answer" in page
+    assert "can be approved only after an edit that passes them all" in page
