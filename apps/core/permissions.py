@@ -21,13 +21,20 @@ def permission_required(perm: str | None) -> Callable:
             if not request.user.is_authenticated:
                 return _to_login(request)
             if perm is not None and not request.user.has_perm(perm):
-                raise PermissionDenied
+                raise PermissionDenied(ROLE_NEEDED.get(perm, ""))
             return view(request, *args, **kwargs)
 
         wrapped.required_permission = perm
         return wrapped
 
     return decorator
+
+
+# What the 403 page tells someone sent to a screen their role does not open.
+ROLE_NEEDED = {
+    LEAD_SCREENS: "This screen is for support leads.",
+    REVIEWER_SCREENS: "This screen is for reviewers and support leads.",
+}
 
 
 def _to_login(request: HttpRequest) -> HttpResponse:

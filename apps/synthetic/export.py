@@ -18,6 +18,85 @@ SYSTEM_PROMPT = (
 FORMATS = ("chat", "instruction")
 
 
+class ExportRefused(ValueError):
+    """The export would hand out an empty split; nothing was written. `split` names the empty
+    one ("train" or "validation"; None when nothing at all is exportable)."""
+
+    def __init__(self, message: str, *, split: str | None = None) -> None:
+        super().__init__(message)
+        self.split = split
+
+
+def split_sizes(n: int, val_fraction: float) -> tuple[int, int]:
+    """(train, validation) for one product line's `n` pairs: its share of the validation set,
+    rounded to whole pairs. The export and its preview both use this."""
+    n_val = round(n * val_fraction)
+    return n - n_val, n_val
+
+
+def split_plan(sizes: dict[str, int], *, val_fraction: float, cap_per_line: int | None) -> dict:
+    """What the split will be for `sizes` (exportable pairs per product line name)."""
+    lines = {}
+    for name in sorted(sizes):
+        n = min(sizes[name], cap_per_line) if cap_per_line else sizes[name]
+        train, validation = split_sizes(n, val_fraction)
+        lines[name] = {"train": train, "validation": validation}
+    return {
+        "lines": lines,
+        "train": sum(c["train"] for c in lines.values()),
+        "validation": sum(c["validation"] for c in lines.values()),
+    }
+
+
+def smallest_fraction_with_validation(
+    sizes: dict[str, int], *, cap_per_line: int | None
+) -> float | None:
+    """The smallest validation fraction, in steps of 0.05, that leaves both sets non-empty."""
+    for step in range(1, 19):
+        plan = split_plan(sizes, val_fraction=step / 20, cap_per_line=cap_per_line)
+        if plan["train"] and plan["validation"]:
+            return step / 20
+    return None
+
+
+def split_problem(
+    sizes: dict[str, int],
+    *,
+    val_fraction: float,
+    cap_per_line: int | None,
+    allow_empty_validation: bool = False,
+) -> ExportRefused | None:
+    """Why this export must not be written as asked, or None. A fraction of 0 asks for no
+    validation set; any other fraction that rounds to no validation pair needs saying so."""
+    plan = split_plan(sizes, val_fraction=val_fraction, cap_per_line=cap_per_line)
+    total = plan["train"] + plan["validation"]
+    if not total:
+        return ExportRefused(
+            "No pair is exportable yet: approve pairs with a verified quote first."
+        )
+    if not plan["train"]:
+        return ExportRefused(
+            f"The training set would be empty: all {total} exportable pairs would go to "
+            f"validation with a fraction of {val_fraction:g}. Lower the validation fraction.",
+            split="train",
+        )
+    if val_fraction > 0 and not plan["validation"] and not allow_empty_validation:
+        better = smallest_fraction_with_validation(sizes, cap_per_line=cap_per_line)
+        hint = (
+            f"Raise the validation fraction (to {better:g} or more here)"
+            if better
+            else ("There are too few pairs for a validation set")
+        )
+        return ExportRefused(
+            f"The validation set would be empty: {total} exportable "
+            f"pair{'s' if total != 1 else ''} with a validation fraction of {val_fraction:g} "
+            "round to no validation pair in any product line. "
+            f"{hint}, or export without a validation set on purpose.",
+            split="validation",
+        )
+    return None
+
+
 def exportable_pairs():
     """What may leave the building: models.EXPORTABLE, in the export's order."""
     return QAPair.objects.exportable().select_related("product_line", "document").order_by("id")
@@ -59,8 +138,11 @@ def export_create(
     val_fraction: float = 0.1,
     seed: int = 0,
     cap_per_line: int | None = None,
+    allow_empty_validation: bool = False,
     user=None,
 ) -> FinetuneExport:
+    """Raises ExportRefused, writing nothing, when a split would be empty (an empty validation
+    set is written only with `allow_empty_validation` or a fraction of 0)."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}")
     if not 0 <= val_fraction < 1:
@@ -69,13 +151,21 @@ def export_create(
     by_line: dict[str, list[QAPair]] = {}
     for pair in exportable_pairs():
         by_line.setdefault(_line_name(pair), []).append(pair)
+    problem = split_problem(
+        {name: len(pairs) for name, pairs in by_line.items()},
+        val_fraction=val_fraction,
+        cap_per_line=cap_per_line,
+        allow_empty_validation=allow_empty_validation,
+    )
+    if problem:
+        raise problem
     train, validation, counts = [], [], {}
     for name in sorted(by_line):
         pairs = by_line[name]
         rng.shuffle(pairs)
         if cap_per_line:
             pairs = pairs[:cap_per_line]
-        n_val = round(len(pairs) * val_fraction)
+        n_val = split_sizes(len(pairs), val_fraction)[1]
         validation += pairs[:n_val]
         train += pairs[n_val:]
         counts[name] = {"train": len(pairs) - n_val, "validation": n_val}

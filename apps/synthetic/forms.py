@@ -1,7 +1,8 @@
 from django import forms
 
 from apps.knowledge.models import ProductLine
-from apps.synthetic.export import FORMATS
+from apps.synthetic import selectors
+from apps.synthetic.export import FORMATS, split_plan, split_problem
 from apps.synthetic.models import QUESTION_KINDS, Review
 
 
@@ -42,6 +43,25 @@ class RunForm(forms.Form):
             raise forms.ValidationError("No document title contains that text.")
         return documents
 
+    def clean(self):
+        """Refuse, before anything is queued, a selection that would sample no chunk; keep the
+        number of chunks it matches for the confirmation."""
+        data = super().clean()
+        if "product_lines" not in data or "document_titles" not in data:
+            return data
+        lines, documents = list(data["product_lines"]), data["document_titles"]
+        available = selectors.run_chunks_available(product_lines=lines, documents=documents)
+        if not available:
+            raise forms.ValidationError(
+                selectors.run_no_chunks_reason(
+                    product_lines=lines,
+                    documents=documents,
+                    title=self.data.get("document_titles", "").strip(),
+                )
+            )
+        data["chunks_available"] = available
+        return data
+
 
 class EditForm(forms.Form):
     question = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=1000)
@@ -66,3 +86,28 @@ class ExportForm(forms.Form):
     cap_per_line = forms.IntegerField(
         min_value=1, required=False, label="At most this many pairs per product line"
     )
+    allow_empty_validation = forms.BooleanField(
+        required=False,
+        label="Export without a validation set",
+        help_text="Only needed when the validation fraction leaves the validation set empty.",
+    )
+
+    # What the split would be with the submitted values (None while a field is invalid), and
+    # why it must not be written as asked (None when it may).
+    plan: dict | None = None
+    problem: str | None = None
+
+    def clean(self):
+        data = super().clean()
+        if "val_fraction" not in data or "cap_per_line" not in data:
+            return data
+        sizes = selectors.exportable_sizes()
+        options = {"val_fraction": data["val_fraction"], "cap_per_line": data["cap_per_line"]}
+        self.plan = split_plan(sizes, **options)
+        refused = split_problem(
+            sizes, allow_empty_validation=data.get("allow_empty_validation", False), **options
+        )
+        self.problem = str(refused) if refused else None
+        if self.problem:
+            raise forms.ValidationError(self.problem)
+        return data

@@ -1,8 +1,9 @@
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from pgvector.django import CosineDistance
 
-from apps.synthetic.models import EXPORTABLE, GenerationRun, QAPair
+from apps.knowledge.models import Chunk, Document
+from apps.synthetic.models import EXPORTABLE, QUESTION_KINDS, GenerationRun, QAPair, Review
 
 # Nearest questions fetched per near-duplicate check; the earliest within the threshold wins.
 DUPLICATE_CANDIDATES = 20
@@ -21,6 +22,7 @@ def pair_distribution(*, run=None) -> list[dict]:
             # A pair whose model output was invalid has no quote at all: counted apart.
             unverified=Count("id", filter=Q(verified=False) & ~Q(status=QAPair.Status.NEEDS_HUMAN)),
             invalid=Count("id", filter=Q(status=QAPair.Status.NEEDS_HUMAN)),
+            failed_checks=Count("id", filter=Q(status=QAPair.Status.FAILED_CHECKS)),
             duplicates=Count("id", filter=Q(duplicate_of__isnull=False)),
         )
         .order_by("product_line__name")
@@ -78,3 +80,136 @@ def run_resumable(*, run: GenerationRun) -> bool:
     return GenerationRun.objects.filter(
         GenerationRun.resumable_q(timezone.now()), pk=run.pk
     ).exists()
+
+
+# --- the review queue, as one reviewer sees it -----------------------------------------------
+
+
+def _reviewable_q(*, user, now) -> Q:
+    """Pending pairs `user` may take now: nobody else holds them (holds lapse) and the user has
+    not reviewed them as they are. The same rule as services.pair_claim."""
+    reviewed = Review.objects.filter(
+        pair=OuterRef("pk"), reviewer=user, version=OuterRef("version")
+    )
+    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now) | Q(claimed_by=user)
+    return Q(status=QAPair.Status.PENDING) & free & ~Exists(reviewed)
+
+
+def _held_by_others_q(*, user, now) -> Q:
+    return Q(status=QAPair.Status.PENDING, claimed_until__gte=now) & ~Q(claimed_by=user)
+
+
+def review_remaining(*, user, filters: dict) -> dict[str, int]:
+    """What is left for `user`, in one query: pairs they can take with these filters, pairs
+    another reviewer holds right now, and pairs they could take outside the filters."""
+    now = timezone.now()
+    reviewable = _reviewable_q(user=user, now=now)
+    here = Q(**filters)
+    counts = QAPair.objects.filter(status=QAPair.Status.PENDING).aggregate(
+        waiting=Count("id", filter=reviewable & here),
+        held=Count("id", filter=_held_by_others_q(user=user, now=now) & here),
+        everywhere=Count("id", filter=reviewable),
+    )
+    counts["outside_filters"] = counts.pop("everywhere") - counts["waiting"]
+    return counts
+
+
+def review_work(*, user) -> dict:
+    """The Q&A pairs waiting for `user`, per product line, counted by the database in one
+    grouped query; plus the pending pairs other reviewers hold right now."""
+    now = timezone.now()
+    rows = list(
+        QAPair.objects.filter(status=QAPair.Status.PENDING)
+        .values("product_line__name", "product_line__slug")
+        .annotate(
+            waiting=Count("id", filter=_reviewable_q(user=user, now=now)),
+            held=Count("id", filter=_held_by_others_q(user=user, now=now)),
+        )
+        .order_by("product_line__name")
+    )
+    return {
+        "lines": [row for row in rows if row["waiting"]],
+        "waiting": sum(row["waiting"] for row in rows),
+        "held": sum(row["held"] for row in rows),
+    }
+
+
+# --- generation runs -----------------------------------------------------------------------
+
+KIND_LABELS = dict(QUESTION_KINDS)
+
+
+def kind_labels(kinds: list[str]) -> list[str]:
+    """The labels a person reads for a run's question kinds (an unknown code stays as is)."""
+    return [KIND_LABELS.get(kind, kind) for kind in kinds]
+
+
+def _with_pair_counts(runs: QuerySet) -> QuerySet:
+    status = QAPair.Status
+    return runs.annotate(
+        n_pairs=Count("pairs"),
+        n_pending=Count("pairs", filter=Q(pairs__status=status.PENDING)),
+        n_approved=Count("pairs", filter=Q(pairs__status=status.APPROVED)),
+        n_rejected=Count("pairs", filter=Q(pairs__status=status.REJECTED)),
+    )
+
+
+def runs_recent(*, limit: int = 20) -> list[GenerationRun]:
+    """The latest runs with their pair counts per state: one grouped query for the page."""
+    runs = list(_with_pair_counts(GenerationRun.objects.select_related("created_by"))[:limit])
+    for run in runs:
+        run.kind_labels = kind_labels(run.kinds)
+    return runs
+
+
+def run_with_counts(*, pk: int) -> GenerationRun | None:
+    run = (
+        _with_pair_counts(GenerationRun.objects.all())
+        .prefetch_related("product_lines")
+        .filter(pk=pk)
+        .first()
+    )
+    if run is not None:
+        run.kind_labels = kind_labels(run.kinds)
+    return run
+
+
+def run_chunks_available(*, product_lines, documents) -> int:
+    """Chunks a run with this selection could sample. Chunks without a product line count
+    when no product line is chosen, as the sampler takes them then too."""
+    chunks = Chunk.objects.all()
+    if product_lines:
+        chunks = chunks.filter(product_line__in=product_lines)
+    if documents:
+        chunks = chunks.filter(document_id__in=documents)
+    return chunks.count()
+
+
+def run_no_chunks_reason(*, product_lines, documents, title: str = "") -> str:
+    """Why a selection matches no chunk, in the words a lead can act on."""
+    names = ", ".join(line.name for line in product_lines)
+    if product_lines and not Document.objects.filter(product_line__in=product_lines).exists():
+        return (
+            f"No chunks match: the selected product lines ({names}) have no documents yet. "
+            "Ingest documents for them first, or choose other product lines."
+        )
+    if product_lines and documents:
+        return (
+            f"No chunks match: no document whose title contains \u201c{title}\u201d belongs to "
+            f"the selected product lines ({names}). Change the title filter or the product lines."
+        )
+    if not Document.objects.exists():
+        return "No chunks match: the knowledge base has no documents yet. Ingest documents first."
+    return (
+        "No chunks match: the matching documents have no chunks (their ingestion failed or "
+        "they hold no text). See Documents for their state."
+    )
+
+
+# --- export ----------------------------------------------------------------------------------
+
+
+def exportable_sizes() -> dict[str, int]:
+    """Exportable pairs per product line name, as the export groups them ("(none)": no line)."""
+    rows = QAPair.objects.exportable().values("product_line__name").annotate(n=Count("id"))
+    return {row["product_line__name"] or "(none)": row["n"] for row in rows}

@@ -13,5 +13,6 @@ urlpatterns = [
     path("review/<int:pk>/", views.review, name="review"),
     path("review/<int:pk>/act/", views.review_act, name="review_act"),
     path("exports/", views.exports, name="exports"),
+    path("exports/preview/", views.export_preview, name="export_preview"),
     path("exports/<int:pk>/<str:part>/", views.export_download, name="export_download"),
 ]

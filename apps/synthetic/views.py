@@ -2,8 +2,9 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import push_url
@@ -12,7 +13,7 @@ from apps.core.htmx import page_render
 from apps.core.permissions import lead_required, reviewer_required
 from apps.knowledge.models import ProductLine
 from apps.synthetic import selectors, services, tasks
-from apps.synthetic.export import export_create
+from apps.synthetic.export import FORMATS, ExportRefused, export_create
 from apps.synthetic.forms import EditForm, ExportForm, RejectForm, RunForm
 from apps.synthetic.models import QUESTION_KINDS, FinetuneExport, GenerationRun, QAPair
 
@@ -36,15 +37,24 @@ def runs(request: HttpRequest) -> HttpResponse:
             required_approvals=data["required_approvals"],
         )
         transaction.on_commit(lambda: tasks.generation_run_execute.delay(run.pk))
+        available = data["chunks_available"]
+        messages.success(
+            request,
+            f"Run {run.pk} started: it samples {min(available, data['chunk_limit'])} of "
+            f"{available} matching chunk{pluralize(available)}.",
+        )
         return redirect("synthetic:run_detail", pk=run.pk)
-    recent = GenerationRun.objects.select_related("created_by")[:20]
-    return render(request, "synthetic/runs.html", {"form": form, "runs": recent})
+    return render(
+        request, "synthetic/runs.html", {"form": form, "runs": selectors.runs_recent(limit=20)}
+    )
 
 
 @lead_required
 @require_GET
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_object_or_404(GenerationRun.objects.prefetch_related("product_lines"), pk=pk)
+    run = selectors.run_with_counts(pk=pk)
+    if run is None:
+        raise Http404("No such generation run.")
     active = run.status in (GenerationRun.Status.QUEUED, GenerationRun.Status.RUNNING)
     resumable = selectors.run_resumable(run=run)
     context = {
@@ -125,6 +135,10 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(request, "synthetic/queue.html", context)
 
 
+# Past any id a pair can have (ids are bigint): "before the end" means "the last pair".
+_PAST_LAST_ID = 2**63 - 1
+
+
 @reviewer_required
 @require_POST
 def review_next(request: HttpRequest) -> HttpResponse:
@@ -134,13 +148,39 @@ def review_next(request: HttpRequest) -> HttpResponse:
         services.pair_release(pair=QAPair(pk=int(current)), user=request.user)
     anchor = int(current) if current.isdigit() else None
     backwards = request.POST.get("direction") == "previous"
+    pair = _claim_around(request, anchor=anchor, backwards=backwards)
+    return _show(request, pair, _filter_query(request.POST))
+
+
+def _claim_around(request: HttpRequest, *, anchor: int | None, backwards: bool = False):
+    """The pending pair after (or before) `anchor`; past the end of the queue, the reviewer
+    wraps around to its other end and is told so: pairs skipped earlier are still waiting."""
+    filters = _filters(request.POST)
     pair = services.pair_claim(
         user=request.user,
-        filters=_filters(request.POST),
+        filters=filters,
         after=None if backwards else anchor,
         before=anchor if backwards else None,
     )
-    return _show(request, pair, _filter_query(request.POST))
+    if pair is not None or anchor is None:
+        return pair
+    pair = services.pair_claim(
+        user=request.user, filters=filters, before=_PAST_LAST_ID if backwards else None
+    )
+    if pair is None:
+        return None
+    scope = " with these filters" if filters else ""
+    if pair.pk == anchor:
+        messages.info(request, f"This is the only pair left for you to review{scope}.")
+    else:
+        waiting = selectors.review_remaining(user=request.user, filters=filters)["waiting"]
+        end = "last" if backwards else "first"
+        messages.info(
+            request,
+            f"Reached the {'start' if backwards else 'end'} of the queue: back to the {end} "
+            f"pending pair. {waiting} pair{pluralize(waiting)} left for you{scope}.",
+        )
+    return pair
 
 
 def _show(
@@ -161,7 +201,11 @@ def _show(
         "reasons": RejectForm.base_fields["reason"].choices,
         "filter_items": list(QueryDict(query).items()),
     }
-    if pair is not None:
+    if pair is None:
+        if not request.htmx:  # the queue page it goes back to would not say why
+            messages.info(request, "Nothing left for you to review with these filters.")
+        _say_what_else_waits(request, query)
+    else:
         context["edit_form"] = edit_form or EditForm(
             initial={
                 "question": pair.question,
@@ -176,11 +220,26 @@ def _show(
             return push_url(response, _review_url(pair, query))
         return response
     if pair is None:
-        messages.info(request, "Nothing left to review with these filters.")
         return redirect(f"{reverse('synthetic:queue')}?{query}")
     if request.method == "POST" and not (edit_form or reject_form):
         return redirect(_review_url(pair, query))
     return render(request, "synthetic/review.html", context)
+
+
+def _say_what_else_waits(request: HttpRequest, query: str) -> None:
+    """Nothing is left for this reviewer here: say whether pairs still wait elsewhere (held
+    by another reviewer, or outside the filters), so "All done" is never taken for more."""
+    remaining = selectors.review_remaining(user=request.user, filters=_filters(QueryDict(query)))
+    notes = []
+    if held := remaining["held"]:
+        notes.append(
+            f"{held} pending pair{pluralize(held)} {pluralize(held, 'is,are')} held by another "
+            "reviewer right now"
+        )
+    if outside := remaining["outside_filters"]:
+        notes.append(f"{outside} more wait{pluralize(outside, 's,')} for you outside these filters")
+    if notes:
+        messages.info(request, "; ".join(notes) + ".")
 
 
 def _review_url(pair: QAPair, query: str) -> str:
@@ -274,36 +333,74 @@ def review_act(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(
             request, f"Pair {pk}: your approval is recorded; it needs another reviewer's too."
         )
-    following = services.pair_claim(user=request.user, filters=_filters(request.POST), after=pk)
+    following = _claim_around(request, anchor=pk)
     return _show(request, following, query)
 
 
 # --- export (leads) -----------------------------------------------------------------------
 
 
+# The export form's starting values, as a submitted form would carry them: the preview of
+# the split is computed for them before the lead changes anything.
+_EXPORT_DEFAULTS = {
+    "format": FORMATS[0],
+    "val_fraction": ExportForm.base_fields["val_fraction"].initial,
+    "seed": ExportForm.base_fields["seed"].initial,
+}
+
+
 @lead_required
 @require_http_methods(["GET", "POST"])
 def exports(request: HttpRequest) -> HttpResponse:
-    form = ExportForm(request.POST or None)
+    form = ExportForm(request.POST or None, initial=_EXPORT_DEFAULTS)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        export = export_create(
-            fmt=data["format"],
-            val_fraction=data["val_fraction"],
-            seed=data["seed"],
-            cap_per_line=data["cap_per_line"],
-            user=request.user,
-        )
-        messages.success(request, f"Export {export.pk}: {export.manifest['total']} pairs.")
-        return redirect("synthetic:exports")
+        try:
+            export = export_create(
+                fmt=data["format"],
+                val_fraction=data["val_fraction"],
+                seed=data["seed"],
+                cap_per_line=data["cap_per_line"],
+                allow_empty_validation=data["allow_empty_validation"],
+                user=request.user,
+            )
+        except ExportRefused as exc:
+            # Pairs changed between the check and the export: the same rule, said the same way.
+            form.add_error(None, str(exc))
+        else:
+            manifest = export.manifest
+            train = len(manifest["pair_ids"]["train"])
+            validation = len(manifest["pair_ids"]["validation"])
+            messages.success(
+                request,
+                f"Export {export.pk}: {manifest['total']} pairs, {train} for training and "
+                f"{validation} for validation.",
+            )
+            return redirect("synthetic:exports")
+    preview = form if form.is_bound else ExportForm(_EXPORT_DEFAULTS)
     context = {
         "form": form,
+        **_export_preview(preview, warn=not form.is_bound),
         "distribution": selectors.pair_distribution(),
         "exports": FinetuneExport.objects.defer("train", "validation").select_related("created_by")[
             :20
         ],
     }
     return render(request, "synthetic/exports.html", context)
+
+
+@lead_required
+@require_GET
+def export_preview(request: HttpRequest) -> HttpResponse:
+    """The split the export form's current values would make (the form asks as they change)."""
+    context = _export_preview(ExportForm(request.GET), warn=True)
+    return render(request, "synthetic/exports.html#plan", context)
+
+
+def _export_preview(form: ExportForm, *, warn: bool) -> dict:
+    """`warn`: show why the export would be refused (a submitted form shows it as its error)."""
+    form.is_valid()
+    return {"plan": form.plan, "problem": form.problem if warn else None}
 
 
 @lead_required

@@ -26,12 +26,14 @@ VIEWS = {
     "knowledge:upload": (None, LEAD_ONLY),
     "knowledge:job_detail": ("job", LEAD_ONLY),
     "knowledge:eval_list": (None, LEAD_ONLY),
+    "knowledge:eval_detail": ("eval", LEAD_ONLY),
     "llm:telemetry": (None, LEAD_ONLY),
     "synthetic:queue": (None, ALL),
     "synthetic:review": ("pair", ALL),
     "synthetic:runs": (None, LEAD_ONLY),
     "synthetic:run_detail": ("run", LEAD_ONLY),
     "synthetic:exports": (None, LEAD_ONLY),
+    "synthetic:export_preview": (None, LEAD_ONLY),
     "synthetic:export_download": ("export", LEAD_ONLY),
 }
 # POST-only views, checked with POST (a GET would stop at 405 and prove nothing about roles).
@@ -67,7 +69,7 @@ def test_every_url_has_a_permission_decision():
 
 @pytest.fixture
 def objects(db):
-    from apps.knowledge.models import Chunk, Document, IngestJob
+    from apps.knowledge.models import Chunk, Document, EvalRun, IngestJob
 
     document = Document.objects.create(
         external_id="perm.md",
@@ -97,6 +99,7 @@ def objects(db):
         "document": {"pk": document.pk},
         "chunk": {"pk": chunk.pk},
         "job": {"pk": IngestJob.objects.create().pk},
+        "eval": {"pk": EvalRun.objects.create(name="perm").pk},
         "run": {"pk": run.pk},
         "pair": {"pk": pair.pk},
         "export": {"pk": export.pk, "part": "train"},

@@ -46,6 +46,10 @@ def test_a_reviewer_sent_to_a_lead_screen_gets_forbidden(page, live_server):
     log_in(page, live_server, user.username, factories.PASSWORD)
     response = page.goto(f"{live_server.url}/knowledge/ingest/")
     assert response.status == 403
+    assert "This screen is for support leads." in page.locator("main").inner_text()
+    assert page.get_by_role("navigation", name="Main").is_visible()
+    page.get_by_role("link", name="Back to home").click()
+    page.wait_for_url(f"{live_server.url}/")
 
 
 def test_a_wrong_password_is_explained(page, live_server):

@@ -11,7 +11,7 @@ from apps.synthetic import selectors, services
 from apps.synthetic.export import export_create, exportable_pairs
 from apps.synthetic.models import GenerationRun, QAPair
 from tests import factories
-from tests.fakes import ScriptedBackend
+from tests.fakes import ScriptedBackend, fact_question
 
 pytestmark = pytest.mark.django_db
 
@@ -20,8 +20,8 @@ pytestmark = pytest.mark.django_db
 EXHAUSTED = '{"oops": 1}'
 
 
-def _draft(question, answer="An answer.", support="S1"):
-    return json.dumps({"question": question, "answer": answer, "support": support})
+def _question(question):
+    return json.dumps({"question": question})
 
 
 def _run(lines=(), limit=6, per_chunk=1):
@@ -52,26 +52,40 @@ def test_a_run_can_be_limited_to_chosen_documents(demo_docs):
     assert picked and {c.document_id for c in picked} <= set(chosen.values_list("pk", flat=True))
 
 
-def test_each_pair_keeps_provenance_a_verbatim_quote_and_duplicates_are_marked(demo_docs):
-    backend = ScriptedBackend(
-        _draft("How much storage does each member get on this plan?"),
-        _draft("How much storage does each member get on this plan?"),
-        _draft("What should I do when sync stops with a timeout error?", support="S2"),
-        "not json at all",
-        "still not json",
-        "{}",
-        when_empty=EXHAUSTED,
+def test_each_pair_keeps_provenance_and_answers_with_the_sources_own_sentence(demo_docs):
+    run = _run(limit=2)
+    services.generation_run_execute(
+        run_id=run.pk, backend=ScriptedBackend(when_empty=fact_question)
     )
-    run = _run(limit=4)
-    services.generation_run_execute(run_id=run.pk, backend=backend)
     run.refresh_from_db()
-    assert run.status == GenerationRun.Status.DONE and run.done_chunks == 4
+    assert run.status == GenerationRun.Status.DONE and run.done_chunks == 2
     pairs = list(run.pairs.order_by("id"))
-    first, second, third, failed = pairs
+    assert [p.status for p in pairs] == [QAPair.Status.PENDING] * 2
+    first = pairs[0]
     assert first.chunk and first.document and first.product_line and first.llm_call
-    assert first.prompt_version.startswith("qa_pair@") and first.model == "script"
-    assert first.verified and first.quote in Chunk.objects.get(pk=first.chunk_id).text
-    assert second.duplicate_of == first and third.duplicate_of is None
+    assert first.prompt_version.startswith("qa_question@") and first.model == "script"
+    # Extractive: the answer is the quoted sentence, word for word from the chunk.
+    assert first.answer == first.quote and first.verified and first.supported
+    assert first.quote in Chunk.objects.get(pk=first.chunk_id).text
+    assert first.checks and all(check["passed"] for check in first.checks)
+
+
+def test_a_question_asked_before_is_refused_as_a_duplicate_and_never_queued(demo_docs):
+    same = _question("How much storage does each member get on the Pro plan?")
+    run = _run(limit=2)
+    services.generation_run_execute(run_id=run.pk, backend=ScriptedBackend(when_empty=same))
+    first, second = run.pairs.order_by("id")
+    assert second.duplicate_of == first
+    assert second.status == QAPair.Status.FAILED_CHECKS
+    assert any(c["name"] == "not a duplicate" and not c["passed"] for c in second.checks)
+    assert services.pair_claim(user=factories.reviewer(), filters={"pk": second.pk}) is None
+
+
+def test_output_that_stays_invalid_is_kept_for_a_person_with_the_raw_text(demo_docs):
+    run = _run(limit=1)
+    backend = ScriptedBackend("not json at all", "still not json", "{}")
+    services.generation_run_execute(run_id=run.pk, backend=backend)
+    (failed,) = run.pairs.all()
     assert failed.status == QAPair.Status.NEEDS_HUMAN and failed.raw_output == "{}"
     rows = selectors.pair_distribution(run=run)
     assert sum(row["invalid"] for row in rows) == 1
@@ -96,19 +110,16 @@ def test_quote_verification_ignores_whitespace_only():
 
 
 @pytest.fixture
-def reviewed(demo_docs):
+def reviewed(demo_docs, settings):
     """Pairs in every state an export must tell apart."""
-    outputs = [
-        _draft(f"Distinct question number {i} about {topic}?")
-        for i, topic in enumerate(
-            ["quotas", "sso", "legal holds", "history", "billing", "guests", "proxies", "clocks"]
-        )
-    ]
+    # Some demo sentences repeat across product lines; here pairs must all reach the queue.
+    settings.SYNTHETIC_DUPLICATE_SIMILARITY = 1.01
     run = _run(limit=8)
     services.generation_run_execute(
-        run_id=run.pk, backend=ScriptedBackend(*outputs, when_empty=EXHAUSTED)
+        run_id=run.pk, backend=ScriptedBackend(when_empty=fact_question)
     )
     pairs = list(run.pairs.order_by("id"))
+    assert {p.status for p in pairs} == {QAPair.Status.PENDING}
     lead = factories.lead()
     services.pair_approve(pair=pairs[0], user=lead)
     services.pair_approve(
@@ -131,10 +142,11 @@ def test_edits_are_logged_with_before_after_editor_and_reason(reviewed):
         pair.pk,
         "answer",
     )
-    assert entry.before == "An answer." and entry.after == "An edited, better answer."
+    assert entry.before == pair.answer  # the source sentence the AI chose
+    assert entry.after == "An edited, better answer."
     assert entry.editor == reviewed["lead"] and entry.editor_role == "Support lead"
     assert entry.reason == "more precise" and "+An edited" in entry.diff
-    assert entry.model == "script" and entry.prompt_version.startswith("qa_pair@")
+    assert entry.model == "script" and entry.prompt_version.startswith("qa_question@")
 
 
 def test_only_approved_verified_non_duplicate_pairs_are_exported(reviewed):
@@ -196,12 +208,14 @@ def test_export_command_writes_train_validation_and_manifest(reviewed, tmp_path,
         "--seed",
         "1",
         "--balance",
+        # One pair per line after the cap: a third of one pair rounds to no validation pair.
+        "--allow-empty-validation",
     )
     manifest = json.loads((tmp_path / "ft.jsonl.manifest.json").read_text())
     train = out.read_text().splitlines()
     validation = (tmp_path / "ft.val.jsonl").read_text().splitlines()
     assert manifest["cap_per_line"] == 1  # the smallest line has one exportable pair
-    assert len(train) + len(validation) == manifest["total"] == 2
+    assert len(train) == manifest["total"] == 2 and validation == []
     assert "sha256" in capsys.readouterr().out
 
 

@@ -8,6 +8,7 @@ import pytest
 from apps.llm.models import LLMCall
 from apps.synthetic import quality, services
 from apps.synthetic.models import QAPair
+from apps.synthetic.selectors import pair_distribution
 from tests import factories
 from tests.fakes import ScriptedBackend, fact_question
 
@@ -136,3 +137,12 @@ def test_the_review_screen_shows_each_check_and_the_supported_badge(refused, cli
     assert "answerable from the source" in page and "✗" in page
     assert "not shown to support the answer" in page
     assert "can be approved only after an edit that passes them all" in page
+
+
+def test_the_run_page_counts_pairs_rejected_by_checks(refused, client):
+    rows = pair_distribution(run=refused.run)
+    assert sum(row["failed_checks"] for row in rows) == 1
+    assert sum(row["pending"] for row in rows) == 0
+    client.force_login(factories.lead())
+    page = client.get(f"/qa/runs/{refused.run_id}/").content.decode()
+    assert "<th>Rejected by checks</th>" in page

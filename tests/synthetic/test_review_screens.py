@@ -134,6 +134,7 @@ def test_leads_start_runs_watch_them_and_download_exports(client, monkeypatch):
     monkeypatch.setattr("apps.synthetic.tasks.generation_run_execute.delay", queued.append)
     client.force_login(factories.lead())
     line = factories.ProductLineFactory(name="Pro", slug="pro")
+    _chunk(line)
     with_commit = client.post(
         reverse("synthetic:runs"),
         {
@@ -173,3 +174,80 @@ def test_leads_start_runs_watch_them_and_download_exports(client, monkeypatch):
         pair.question
     )
     assert "attachment" in download["Content-Disposition"]
+
+
+def _chunk(line):
+    """One chunk of one document of `line`: something a run can sample."""
+    from apps.knowledge.models import Chunk, Document
+
+    document = Document.objects.create(
+        external_id=f"{line.slug}.md",
+        title=f"{line.name} guide",
+        format="markdown",
+        product_line=line,
+        raw=b"# Guide",
+        content_hash="x",
+        chunk_config="x",
+        chunk_count=1,
+    )
+    return Chunk.objects.create(
+        document=document,
+        ordinal=0,
+        text="Guide",
+        token_count=1,
+        product_line=line,
+        embedding=[0.1] * 384,
+    )
+
+
+def _next(client, current, direction="next", **filters):
+    return client.post(
+        reverse("synthetic:review_next"),
+        {"current": current.pk, "direction": direction, **filters},
+        headers=HX,
+    )
+
+
+def test_past_the_last_pending_pair_the_queue_wraps_around_and_says_so(client):
+    pairs = factories.qa_pairs(5)
+    client.force_login(factories.reviewer())
+    wrapped = _next(client, pairs[-1]).content.decode()
+    assert f"Pair {pairs[0].pk}" in wrapped and "All done" not in wrapped
+    assert "back to the first pending pair. 5 pairs left for you" in wrapped
+    backwards = _next(client, pairs[0], "previous").content.decode()
+    assert f"Pair {pairs[-1].pk}" in backwards and "back to the last pending pair" in backwards
+
+
+def test_approving_the_last_pair_wraps_to_the_pairs_skipped_earlier(client):
+    first, _second, third = factories.qa_pairs(3)
+    client.force_login(factories.reviewer())
+    response = client.post(
+        reverse("synthetic:review_act", args=[third.pk]),
+        {"action": "approve", "version": third.version},
+        headers=HX,
+    )
+    body = response.content.decode()
+    assert f"Pair {first.pk}" in body and "2 pairs left for you" in body
+
+
+def test_the_only_pending_pair_left_is_shown_again_not_all_done(client):
+    (pair,) = factories.qa_pairs(1)
+    client.force_login(factories.reviewer())
+    body = _next(client, pair).content.decode()
+    assert f"Pair {pair.pk}" in body and "the only pair left for you" in body
+
+
+def test_all_done_only_when_nothing_is_left_for_this_reviewer_and_says_what_waits_elsewhere(
+    client,
+):
+    first, second = factories.qa_pairs(2)
+    other_run = factories.qa_pairs(1)[0]
+    alice, bob = factories.reviewer(), factories.reviewer()
+    assert services.pair_claim(user=bob, filters={"run_id": first.run_id}) == first
+    client.force_login(alice)
+    services.pair_approve(pair=second, user=alice)
+    body = _next(client, second, run=first.run_id).content.decode()
+    assert "All done" in body
+    assert "1 pending pair is held by another reviewer right now" in body
+    assert "1 more waits for you outside these filters" in body
+    assert f"Pair {other_run.pk}" not in body
