@@ -123,6 +123,7 @@ INSTALLED_APPS = [
     "apps.llm",
     "apps.synthetic",
     "apps.oversight",
+    "apps.tickets",
     "apps.home",
 ]
 
@@ -298,6 +299,11 @@ HNSW_EF_SEARCH = env_int("HNSW_EF_SEARCH", 100, minimum=10)
 # per document raised hit@10 from 0.905 to 0.911 and hit@5 from 0.836 to 0.842 (512-token run).
 RETRIEVAL_RRF_K = env_int("RETRIEVAL_RRF_K", 20, minimum=1)
 RETRIEVAL_MAX_CHUNKS_PER_DOCUMENT = env_int("RETRIEVAL_MAX_CHUNKS_PER_DOCUMENT", 2, minimum=1)
+# Measured with `eval_retrieval --calibrate` on doc2dial (README): below this best cosine the
+# results are "no good match"; an inferred product-line filter is dropped when the best match
+# outside it is more similar by more than the margin.
+RETRIEVAL_WEAK_SIMILARITY = env_float("RETRIEVAL_WEAK_SIMILARITY", 0.30)
+RETRIEVAL_INFERRED_FILTER_MARGIN = env_float("RETRIEVAL_INFERRED_FILTER_MARGIN", 0.15)
 
 # Language model: LLM_BASE_URL (any OpenAI-compatible server), else llama.cpp in-process with
 # LLM_MODEL_PATH or the packaged Gemma 3 270M.

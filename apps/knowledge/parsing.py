@@ -34,6 +34,11 @@ class ParseError(Exception):
     """The file cannot be read as what it claims to be; the message is shown to the user."""
 
 
+class NoContent(ParseError):
+    """The file reads fine but holds nothing to index (front matter and no body, headings
+    only): skipped with this reason, not failed."""
+
+
 @dataclass
 class Block:
     kind: str  # "text", "code", "table" or "heading"
@@ -312,7 +317,11 @@ def parse_file(*, name: str, data: bytes, external_id: str) -> ParsedDocument:
         parser = {"markdown": parse_markdown, "rst": parse_rst, "html": parse_html}.get(fmt)
         meta, blocks = parser(text) if parser else ({}, parse_plain(text))
     if not any(block.kind != "heading" and block.text.strip() for block in blocks):
-        raise ParseError("No readable text was found in the file.")
+        if fmt == "pdf":  # a scan: there is content, it just cannot be read as text
+            raise ParseError("No readable text was found in the file.")
+        if fmt == "markdown" and meta and not blocks:
+            raise NoContent("No content: the file has front matter but no body.")
+        raise NoContent("No content: the file has no text besides headings.")
     return ParsedDocument(
         external_id=external_id,
         title=str(_first(meta, "title", "linkTitle") or title_from_name(name))[:500],

@@ -25,6 +25,7 @@ from apps.knowledge import embedding
 from apps.knowledge.chunking import ChunkDraft, chunks_build
 from apps.knowledge.models import (
     Chunk,
+    DateSource,
     Document,
     ErrorCategory,
     IngestItem,
@@ -35,6 +36,7 @@ from apps.knowledge.models import (
 )
 from apps.knowledge.parsing import (
     MemberUnread,
+    NoContent,
     ParsedDocument,
     ParseError,
     archive_member_is_junk,
@@ -59,7 +61,9 @@ class UploadedFile:
     name: str
     data: bytes
     external_id: str = ""
+    # The file's own modification time, or (date_source "upload") the time it was uploaded.
     mtime: dt.datetime | None = None
+    date_source: str = DateSource.FILE
     # The size on disk when the bytes were left unread (a file too large to accept).
     size: int | None = None
     # Set by the ingest command: the resolved folder given, and the file's id when it differs
@@ -77,6 +81,7 @@ class PreparedDocument:
     drafts: list[ChunkDraft]
     codes: list[list[str]]
     fallback_date: dt.date | None = None  # file time, when the document names no date
+    fallback_date_source: str = ""  # what fallback_date is: a file date or the upload time
     source_root: str = ""
     source_file: str = ""
 
@@ -92,6 +97,28 @@ def chunk_config() -> str:
     )
 
 
+def chunk_config_describe(config: str, *, short: bool = False) -> str:
+    """A document's stored chunk_config in words, for people: "300/50/256/<model path tail>"
+    becomes "Chunks of at most 300 tokens with 50 tokens of overlap, fitted to the 256 tokens
+    the embedding model reads (all-MiniLM-L6-v2)"; `short` for a table cell."""
+    parts = config.split("/", 3)
+    if len(parts) < 4 or not all(p.isdigit() for p in parts[:3]):
+        return config or "Not recorded (re-ingest the document to record it)."
+    chunk, overlap, reads = (int(p) for p in parts[:3])
+    model = embedding.model_name(parts[3])
+    if short:
+        return f"≤{min(chunk, reads)} tokens, {overlap} overlap, {model}"
+    if chunk > reads:
+        return (
+            f"Chunks of at most {chunk} tokens with {overlap} tokens of overlap, fitted to the "
+            f"{reads} tokens the embedding model reads ({model})"
+        )
+    return (
+        f"Chunks of at most {chunk} tokens with {overlap} tokens of overlap; the embedding "
+        f"model ({model}) reads {reads} tokens"
+    )
+
+
 def chunk_budget(prefix_tokens: int = 0) -> int:
     return max(16, min(settings.CHUNK_TOKENS, embedding.max_tokens() - prefix_tokens))
 
@@ -100,14 +127,18 @@ def chunk_budget(prefix_tokens: int = 0) -> int:
 
 
 def product_line_get_or_create(*, name: str) -> ProductLine | None:
-    name = name.strip()
+    name = " ".join(name.split())[:100]
     if not name:
         return None
-    slug = slugify(name)[:100] or "product-line"
-    existing = ProductLine.objects.filter(Q(name__iexact=name) | Q(slug=slug)).first()
+    # allow_unicode: names in other scripts would all slugify to "" and be taken for one line.
+    slug = slugify(name, allow_unicode=True)[:100]
+    same = Q(name__iexact=name) | Q(slug=slug) if slug else Q(name__iexact=name)
+    existing = ProductLine.objects.filter(same).first()
     if existing:
         return existing
-    return ProductLine.objects.create(name=name[:100], slug=slug)
+    if not slug:  # punctuation only
+        slug = f"product-line-{ProductLine.objects.count() + 1}"
+    return ProductLine.objects.create(name=name, slug=slug)
 
 
 # --- preparing and storing documents -----------------------------------------------------------
@@ -127,6 +158,7 @@ def document_prepare(
     product_line: ProductLine | None,
     patterns: list[re.Pattern],
     fallback_date: dt.date | None = None,
+    fallback_date_source: str = "",
     source_root: str = "",
     source_file: str = "",
 ) -> PreparedDocument:
@@ -151,6 +183,7 @@ def document_prepare(
         drafts=drafts,
         codes=[error_codes_find(text=d.text, patterns=patterns) for d in drafts],
         fallback_date=fallback_date,
+        fallback_date_source=fallback_date_source if fallback_date else "",
         source_root=source_root,
         source_file=source_file,
     )
@@ -178,11 +211,19 @@ def document_metadata_update(
     *, document: Document, product_line: ProductLine | None, source_updated_at: dt.date | None
 ) -> Document:
     """Change a document's product line and date together with the copies on its chunks
-    (searches filter on the chunk columns): one transaction, so no search sees them apart."""
+    (searches filter on the chunk columns): one transaction, so no search sees them apart.
+    A date changed here is from then on shown as set by hand."""
     with transaction.atomic():
+        # Compared with the stored date: an admin form has already set the new one on
+        # `document`.
+        stored = Document.objects.filter(pk=document.pk).values_list("source_updated_at")
+        if source_updated_at != stored.get()[0]:
+            document.date_source = DateSource.MANUAL if source_updated_at else ""
         document.product_line = product_line
         document.source_updated_at = source_updated_at
-        document.save(update_fields=["product_line", "source_updated_at", "updated_at"])
+        document.save(
+            update_fields=["product_line", "source_updated_at", "date_source", "updated_at"]
+        )
         document.chunks.update(product_line=product_line, source_updated_at=source_updated_at)
     return document
 
@@ -212,6 +253,10 @@ def _document_write(
 ) -> Document:
     parsed = item.parsed
     updated = parsed.updated_at or item.fallback_date
+    if parsed.updated_at:
+        date_source = DateSource.DOCUMENT
+    else:
+        date_source = item.fallback_date_source if item.fallback_date else ""
     with transaction.atomic():
         document, _ = Document.objects.select_for_update().update_or_create(
             external_id=parsed.external_id,
@@ -221,6 +266,7 @@ def _document_write(
                 "product_line": item.product_line,
                 "source_url": parsed.url[:1000],
                 "source_updated_at": updated,
+                "date_source": date_source,
                 "metadata": parsed.metadata,
                 "raw": item.raw,
                 "content_hash": item.content_hash,
@@ -334,6 +380,7 @@ def _item_for(job: IngestJob, upload: UploadedFile) -> IngestItem:
         size=size,
         content=upload.data,
         file_mtime=upload.mtime,
+        file_date_source=upload.date_source if upload.mtime else "",
         is_archive=is_archive(upload.name),
         source_root=upload.source_root[:1000],
         source_file=(upload.source_file or external_id)[:500],
@@ -523,6 +570,19 @@ def _archive_unpack(*, job: IngestJob, archive: IngestItem, budget: int, seen: s
     return unpacker.used
 
 
+def archive_member_date(info: zipfile.ZipInfo) -> dt.datetime | None:
+    """A member's own modification time. Zip stores local time without a zone: it is read in
+    the server's zone, so the date shown is the one the archive names. 1980-01-01, the
+    earliest a zip can hold, is what tools write when they keep no date."""
+    try:
+        when = dt.datetime(*info.date_time)
+    except (TypeError, ValueError):  # a damaged header
+        return None
+    if when.date() <= dt.date(1980, 1, 1):
+        return None
+    return timezone.make_aware(when)
+
+
 def _archive_refuse(archive: IngestItem, message: str) -> None:
     _item_save(archive, _Outcome(IngestItem.Status.FAILED, message))
 
@@ -547,7 +607,12 @@ class _Unpacker:
             size=info.file_size,
             source_root=self.archive.source_root,
             source_file=external_id,
+            file_mtime=self.archive.file_mtime,
+            file_date_source=self.archive.file_date_source,
         )
+        member_date = archive_member_date(info)
+        if member_date is not None:
+            member.file_mtime, member.file_date_source = member_date, DateSource.FILE
         problem = self._problem_before_reading(info, path)
         if not problem:
             problem = self._read(info, member)
@@ -658,6 +723,8 @@ def _guarded(item: IngestItem, work):
         return work()
     except _JobLost:
         raise
+    except NoContent as exc:  # nothing to index is not a failure
+        return _Outcome(IngestItem.Status.NO_CONTENT, str(exc))
     except ParseError as exc:  # the file itself: the same bytes would fail again
         return _Outcome(IngestItem.Status.FAILED, str(exc))
     except Exception as exc:  # a bug or a broken dependency must not stop the batch
@@ -697,7 +764,8 @@ def ingest_item_process(*, item: IngestItem, job: IngestJob, patterns: list[re.P
 def _item_ingest(item: IngestItem, job: IngestJob, patterns, beat: Callable[[], None]):
     """A finished outcome (failed, skipped, a JSONL file) or a document waiting for embedding."""
     data = bytes(item.content or b"")
-    fallback_date = item.file_mtime.date() if item.file_mtime else None
+    # In the server's zone, the one file dates are read in (see archive_member_date).
+    fallback_date = timezone.localtime(item.file_mtime).date() if item.file_mtime else None
     if format_for(item.name) == "jsonl":
         return _jsonl_ingest(item, job, data, patterns, fallback_date, beat)
     parsed = parse_file(name=item.name, data=data, external_id=item.external_id)
@@ -719,6 +787,7 @@ def _item_ingest(item: IngestItem, job: IngestJob, patterns, beat: Callable[[], 
         product_line=product_line,
         patterns=patterns,
         fallback_date=fallback_date,
+        fallback_date_source=item.file_date_source,
         source_root=item.source_root,
         source_file=item.source_file,
     )
@@ -769,6 +838,7 @@ def _jsonl_ingest(item, job, data, patterns, fallback_date, beat) -> _Outcome:
                     product_line=product_line,
                     patterns=patterns,
                     fallback_date=fallback_date,
+                    fallback_date_source=item.file_date_source,
                     source_root=item.source_root,
                     source_file=item.source_file,
                 )
@@ -853,6 +923,12 @@ def document_reingest(*, document: Document, user=None) -> IngestJob:
 def _source_of(document: Document) -> UploadedFile:
     raw = bytes(document.raw)
     where = {"source_root": document.source_root, "source_file": document.source_file}
+    # A date the document names is found again when it is parsed; any other date (the file's,
+    # the upload's, one set by hand) exists only on the document: carry it over.
+    if document.source_updated_at and document.date_source != DateSource.DOCUMENT:
+        when = dt.datetime.combine(document.source_updated_at, dt.time(12))
+        where["mtime"] = timezone.make_aware(when)
+        where["date_source"] = document.date_source or DateSource.FILE
     if document.format != "jsonl":
         return UploadedFile(
             name=document.external_id, data=raw, external_id=document.external_id, **where

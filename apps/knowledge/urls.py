@@ -15,4 +15,5 @@ urlpatterns = [
     path("ingest/<int:pk>/resume/", views.job_resume, name="job_resume"),
     path("search/", views.search, name="search"),
     path("evaluation/", views.eval_list, name="eval_list"),
+    path("evaluation/<int:pk>/", views.eval_detail, name="eval_detail"),
 ]

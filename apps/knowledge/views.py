@@ -12,9 +12,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from apps.core.htmx import page_render
 from apps.core.permissions import lead_required, reviewer_required
 from apps.knowledge import evaluation, selectors, services, tasks
-from apps.knowledge.forms import EvalRunForm, SearchForm, UploadForm
+from apps.knowledge.forms import NEW_PRODUCT_LINE, EvalRunForm, SearchForm, UploadForm
 from apps.knowledge.models import (
     Chunk,
+    DateSource,
     Document,
     EvalRun,
     IngestJob,
@@ -92,10 +93,13 @@ def chunk_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def upload(request: HttpRequest) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
+        line = form.cleaned_data["product_line"]
+        if line == NEW_PRODUCT_LINE:
+            line = services.product_line_get_or_create(name=form.cleaned_data["new_product_line"])
         job = services.ingest_job_create(
             files=_uploads(form.cleaned_data["all_files"]),
             user=request.user,
-            product_line=form.cleaned_data["product_line"],
+            product_line=line,
         )
         transaction.on_commit(lambda: tasks.ingest_job_run.delay(job.pk))
         return redirect("knowledge:job_detail", pk=job.pk)
@@ -109,12 +113,19 @@ def upload(request: HttpRequest) -> HttpResponse:
 
 
 def _uploads(files) -> Iterator[services.UploadedFile]:
-    """Read one file when the service asks for it: it is stored before the next is read."""
+    """Read one file when the service asks for it: it is stored before the next is read. A
+    file the browser sent no date for is dated by the upload, and says so."""
     now = timezone.now()
-    for f, path in files:
+    for f, path, mtime in files:
         data = f.read()
         f.close()  # Django's copy of an in-memory upload is not needed any more
-        yield services.UploadedFile(name=f.name, data=data, external_id=path or f.name, mtime=now)
+        yield services.UploadedFile(
+            name=f.name,
+            data=data,
+            external_id=path or f.name,
+            mtime=mtime or now,
+            date_source=DateSource.FILE if mtime else DateSource.UPLOAD,
+        )
 
 
 @lead_required
@@ -238,12 +249,31 @@ def eval_list(request: HttpRequest) -> HttpResponse:
             transaction.on_commit(lambda: tasks.eval_run_execute.delay(run.pk))
             messages.success(request, f"Evaluation “{run.name}” queued.")
             return redirect("knowledge:eval_list")
-    runs = EvalRun.objects.defer("queries").select_related("created_by")[:50]
+    runs = selectors.eval_runs_list()
     compare = [run for run in runs if str(run.pk) in request.GET.getlist("compare")]
     context = {
         "form": form,
         "runs": runs,
         "compare": compare,
+        "compare_lines": selectors.eval_runs_product_lines(runs=compare),
         "active": any(r.status in ("queued", "running") for r in runs),
     }
     return page_render(request, "knowledge/eval.html", "runs", context)
+
+
+@lead_required
+@require_GET
+def eval_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(EvalRun.objects.defer("queries").select_related("created_by"), pk=pk)
+    missed_only = request.GET.get("show") == "missed"
+    asked = (run.results or {}).get("per_query", [])
+    context = {
+        "run": run,
+        "rows": selectors.eval_run_questions(run=run, missed_only=missed_only),
+        "missed_only": missed_only,
+        "asked": len(asked),
+        "missed": sum(1 for row in asked if row.get("rank") is None),
+        "depth": max([*run.ks, 10]),
+        "metrics": selectors.eval_run_metrics(run=run),
+    }
+    return render(request, "knowledge/eval_run.html", context)

@@ -1,6 +1,6 @@
 // Keyboard navigation shared by every screen: "/" focuses the search, "g x" jumps to a
-// screen (the data-shortcut of a navigation link), "?" shows the list. Typing in a field
-// never triggers a shortcut.
+// screen (the data-shortcut of a navigation link), a screen's own keys press its data-key
+// buttons, "?" shows them all. Typing in a field never triggers a shortcut.
 (function () {
   "use strict";
   let pending = "";
@@ -12,7 +12,36 @@
 
   function showHelp() {
     const dialog = document.getElementById("shortcuts");
-    if (dialog && !dialog.open) dialog.showModal();
+    if (!dialog || dialog.open) return;
+    listScreenKeys();
+    dialog.showModal();
+  }
+
+  // The keys of the screen as it is now (an htmx swap may have changed them): every visible
+  // element with data-key, described by its data-key-help, else its own label without "(x)".
+  function listScreenKeys() {
+    const group = document.getElementById("screen-shortcuts");
+    if (!group) return;
+    const list = group.querySelector("dl");
+    const seen = new Set();
+    list.replaceChildren();
+    document.querySelectorAll("main [data-key]").forEach(function (el) {
+      const key = el.dataset.key;
+      if (seen.has(key) || el.offsetParent === null || el.disabled) return;
+      seen.add(key);
+      const term = document.createElement("dt");
+      term.textContent = key;
+      const description = document.createElement("dd");
+      description.textContent = describeKey(el, key);
+      list.append(term, description);
+    });
+    group.hidden = seen.size === 0;
+  }
+
+  function describeKey(el, key) {
+    if (el.dataset.keyHelp) return el.dataset.keyHelp;
+    const text = el.textContent.split("(" + key + ")").join("").replace(/[\u2190\u2192]/g, "");
+    return text.replace(/\s+/g, " ").trim() || el.getAttribute("aria-label") || el.title || key;
   }
 
   document.addEventListener("keydown", function (event) {
@@ -42,10 +71,15 @@
   });
 
   // Folder uploads: browsers send only each file's base name, so pass the relative paths.
+  // They send no file dates either: a hidden "<input name>_dates" field, where the form has
+  // one (folders and plain multi-file uploads), gets each file's lastModified, in order.
   document.addEventListener("change", function (event) {
     const input = event.target;
-    if (!input.matches || !input.matches("input[type=file][webkitdirectory]")) return;
-    const target = input.form && input.form.querySelector("input[name=folder_paths]");
+    if (!input.matches || !input.matches("input[type=file]") || !input.form) return;
+    const dates = input.form.querySelector('input[name="' + CSS.escape(input.name + "_dates") + '"]');
+    if (dates) dates.value = JSON.stringify(Array.from(input.files, function (f) { return f.lastModified; }));
+    if (!input.matches("[webkitdirectory]")) return;
+    const target = input.form.querySelector("input[name=folder_paths]");
     if (!target) return;
     target.value = JSON.stringify(Array.from(input.files, function (f) { return f.webkitRelativePath; }));
   });

@@ -44,6 +44,7 @@ def test_changing_a_documents_product_line_or_date_in_admin_updates_its_chunks(c
     document.refresh_from_db()
     assert document.product_line == pro
     assert document.source_updated_at == dt.date(2026, 1, 31)
+    assert document.get_date_source_display() == "set by hand"  # no longer the document's
     chunks = Chunk.objects.filter(document=document)
     assert set(chunks.values_list("product_line", "source_updated_at")) == {
         (pro.pk, dt.date(2026, 1, 31))

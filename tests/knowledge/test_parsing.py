@@ -1,6 +1,12 @@
 import pytest
 
-from apps.knowledge.parsing import ParseError, archive_member_path, parse_file, parse_jsonl
+from apps.knowledge.parsing import (
+    NoContent,
+    ParseError,
+    archive_member_path,
+    parse_file,
+    parse_jsonl,
+)
 from tests.knowledge import samples
 
 
@@ -68,11 +74,23 @@ def test_pdf_text_is_extracted_per_page():
         ("broken.pdf", b"%PDF-1.4\n garbage", "could not be read"),
         ("fake.pdf", b"this is not a pdf", "does not start like a PDF"),
         ("image.png", b"\x89PNG", "Unsupported file type"),
-        ("only-front-matter.md", b"---\ntitle: x\n---\n", "No readable text"),
     ],
 )
 def test_bad_files_raise_a_reason_a_person_can_act_on(name, data, reason):
     with pytest.raises(ParseError, match=reason):
+        _parse(name, data)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("only-front-matter.md", b"---\ntitle: x\n---\n", "front matter but no body"),
+        ("headings.md", b"# Title\n\n## Later\n", "no text besides headings"),
+        ("bare.html", b"<html><head><title>T</title></head><body></body></html>", "headings"),
+    ],
+)
+def test_a_file_that_reads_fine_but_holds_nothing_to_index_has_no_content(name, data, reason):
+    with pytest.raises(NoContent, match=f"No content: .*{reason}"):
         _parse(name, data)
 
 

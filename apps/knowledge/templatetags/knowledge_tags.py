@@ -58,3 +58,21 @@ def percent(value) -> str:
         return f"{float(value) * 100:.1f}%"
     except (TypeError, ValueError):
         return "—"
+
+
+@register.filter
+def chunking(config: str, style: str = "") -> str:
+    """A stored chunk configuration in words (see services.chunk_config_describe);
+    `chunking:"short"` for a table cell."""
+    from apps.knowledge.services import chunk_config_describe
+
+    return chunk_config_describe(config or "", short=style == "short")
+
+
+@register.filter
+def figure(value, digits: int = 3) -> str:
+    """A number with `digits` decimals, or "—" when there is none (a run without results)."""
+    try:
+        return f"{float(value):.{int(digits)}f}"
+    except (TypeError, ValueError):
+        return "—"

@@ -14,9 +14,10 @@ DEMO_USERS = [
     ("lead", "Lee", LEAD, False),
     ("admin", "Ada", None, True),
 ]
+# The full product names as aliases: "Skylark Sync Enterprise" names its line unambiguously.
 PRODUCT_LINES = [
-    ("Pro", "pro", "pro plan, pro workspace"),
-    ("Enterprise", "enterprise", "enterprise plan, ent"),
+    ("Pro", "pro", "pro plan, pro workspace, Skylark Sync Pro"),
+    ("Enterprise", "enterprise", "enterprise plan, ent, Skylark Sync Enterprise"),
 ]
 
 

@@ -22,6 +22,15 @@ class Command(BaseCommand):
         )
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
         parser.add_argument(
+            "--calibrate",
+            action="store_true",
+            help=(
+                "Instead of hit@k: print, as JSON, how similar the best match is inside and "
+                "outside each question's product line (the data behind "
+                "RETRIEVAL_WEAK_SIMILARITY and RETRIEVAL_INFERRED_FILTER_MARGIN)."
+            ),
+        )
+        parser.add_argument(
             "--save",
             metavar="NAME",
             default="",
@@ -37,6 +46,7 @@ class Command(BaseCommand):
         use_filters: bool,
         json: bool,
         save: str,
+        calibrate: bool,
         **options,
     ):
         try:
@@ -50,6 +60,12 @@ class Command(BaseCommand):
             raise CommandError("--k takes whole numbers separated by commas.") from None
         except (OSError, evaluation.QueryFileError) as exc:
             raise CommandError(str(exc)) from None
+        if calibrate:
+            calibration = evaluation.similarity_calibrate(queries=parsed)
+            if not calibration["queries"]:
+                raise CommandError("No query names a product line that is in the index.")
+            self.stdout.write(_as_json(calibration))
+            return
         results = evaluation.retrieval_evaluate(
             queries=parsed, ks=ks, mode=mode, use_filters=use_filters
         )

@@ -109,7 +109,8 @@ class Command(BaseCommand):
             counts[item.status] = counts.get(item.status, 0) + 1
             if item.error:
                 failed |= item.status == IngestItem.Status.FAILED
-                self.stderr.write(f"{item.get_status_display()}: {item.name}: {item.error}")
+                # The path, not the base name: a folder may hold many _index.md files.
+                self.stderr.write(f"{item.get_status_display()}: {item.external_id}: {item.error}")
         summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
         job.refresh_from_db(fields=["status"])
         self.stdout.write(f"Ingest job {job.pk} ({job.get_status_display().lower()}): {summary}.")
