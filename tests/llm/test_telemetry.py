@@ -156,7 +156,7 @@ def test_admins_see_every_prompt_template_even_before_its_first_use(client):
     from apps.llm.prompts import prompt_names
 
     assert set(PromptVersion.objects.values_list("name", flat=True)) == set(prompt_names())
-    assert {"check", "triage", "qa_pair"} <= set(prompt_names())
+    assert {"check", "triage", "qa_question"} <= set(prompt_names())
     for version in PromptVersion.objects.all():
         assert version.content_hash in body
 
