@@ -187,3 +187,6 @@ def test_a_new_prompt_version_gets_its_own_row_with_validity_and_checks_apart(cl
     client.force_login(factories.lead())
     page = client.get(reverse("llm:telemetry")).content.decode()
     assert "Passed checks" in page and "qa_question@bbbbbbbbbb" in page
+    # Each figure is explained in a line, and dates stay on one line.
+    assert "half of the calls took at most p50 milliseconds" in page
+    assert '<td class="nowrap">' in page

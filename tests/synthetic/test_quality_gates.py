@@ -146,3 +146,13 @@ def test_the_run_page_counts_pairs_rejected_by_checks(refused, client):
     client.force_login(factories.lead())
     page = client.get(f"/qa/runs/{refused.run_id}/").content.decode()
     assert "<th>Rejected by checks</th>" in page
+
+
+def test_documents_without_a_product_line_are_sampled_as_a_stratum_of_their_own(demo_docs):
+    from apps.knowledge.models import Chunk
+
+    loose = Chunk.objects.filter(document__title__icontains="troubleshooting")
+    loose.update(product_line=None)
+    run = services.generation_run_create(kinds=[], per_chunk=1, chunk_limit=3, seed=2)
+    lines = [chunk.product_line_id for chunk in services.chunks_sample(run=run)]
+    assert None in lines and len(set(lines)) == 3
