@@ -116,6 +116,8 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "axes",
     "django_htmx",
+    # django-ninja's Swagger UI files, served locally (without the app /api/docs uses a CDN).
+    "ninja",
     "template_partials",
     "apps.core",
     "apps.accounts",

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from apps.tickets.api import api
+
 admin.site.site_header = "reviewdesk administration"
 admin.site.site_title = "reviewdesk admin"
 
@@ -10,6 +12,8 @@ urlpatterns = [
     path("knowledge/", include("apps.knowledge.urls")),
     path("llm/", include("apps.llm.urls")),
     path("qa/", include("apps.synthetic.urls")),
+    path("tickets/", include("apps.tickets.urls")),
+    path("api/", api.urls),
     path("", include("apps.core.urls")),
     path("", include("apps.home.urls")),
 ]

@@ -17,6 +17,7 @@ class NavItem:
 # Screens in the order a support team works through them; each shown only to users holding
 # its permission (the view checks the same permission on the server).
 NAV_ITEMS = [
+    NavItem("Tickets", "tickets:list", REVIEWER_SCREENS, "g t"),
     NavItem("Review Q&A", "synthetic:queue", REVIEWER_SCREENS, "g q"),
     NavItem("Documents", "knowledge:document_list", REVIEWER_SCREENS, "g d"),
     NavItem("Hit testing", "knowledge:search", REVIEWER_SCREENS, "g s"),

@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from apps.synthetic.models import QAPair
+from apps.tickets.models import Ticket
 from tests import factories
 
 ALL = {"reviewer": 200, "lead": 200, "admin": 200}
@@ -35,6 +36,10 @@ VIEWS = {
     "synthetic:exports": (None, LEAD_ONLY),
     "synthetic:export_preview": (None, LEAD_ONLY),
     "synthetic:export_download": ("export", LEAD_ONLY),
+    "tickets:list": (None, ALL),
+    "tickets:detail": ("ticket", ALL),
+    "tickets:new": (None, LEAD_ONLY),
+    "tickets:import": (None, LEAD_ONLY),
 }
 # POST-only views, checked with POST (a GET would stop at 405 and prove nothing about roles).
 POST_VIEWS = {
@@ -47,7 +52,10 @@ POST_VIEWS = {
     "synthetic:review_next": (None, ALL),
     "synthetic:review_act": ("pair", ALL),
 }
-PUBLIC = {"login", "logout", "healthz"}
+# The API answers with its own token authentication (tests/tickets/test_api.py); its schema
+# and docs are public.
+API = {"api:api-root", "api:openapi-json", "api:openapi-view", "api:ticket_post"}
+PUBLIC = {"login", "logout", "healthz"} | API
 
 
 def _names(resolver, prefix="") -> set[str]:
@@ -103,6 +111,7 @@ def objects(db):
         "run": {"pk": run.pk},
         "pair": {"pk": pair.pk},
         "export": {"pk": export.pk, "part": "train"},
+        "ticket": {"pk": Ticket.objects.create(external_id="perm", body="Perm", source="web").pk},
     }
 
 
