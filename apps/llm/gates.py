@@ -229,7 +229,7 @@ def gate_is_question(*, text: str) -> GateResult:
     words = len(stripped.split())
     if not stripped.endswith("?"):
         return GateResult("is a question", False, "does not end with a question mark")
-    if words < 4:
+    if words < 3:  # "What is Sentinel?" is a fair question; "Why?" is not
         return GateResult("is a question", False, f"only {words} words")
     if not _QUESTION_START.match(stripped) and words < 6:
         return GateResult("is a question", False, "does not read as a question")

@@ -152,6 +152,11 @@ class QAPair(models.Model):
         return [check for check in self.checks if not check.get("passed")]
 
     @property
+    def checks_version(self) -> int:
+        """The version of the text the stored checks were run on (1: the AI's own)."""
+        return self.checks[0].get("version", 1) if self.checks else 1
+
+    @property
     def supported(self) -> bool:
         """The quoted sentence supports the answer (the answerability check passed), which
         says more than the quote merely being in the source."""

@@ -175,5 +175,7 @@ def duplicate_gate(*, vector, before: int | None) -> gates.GateResult:
     return gates.gate_not_duplicate(duplicate_of=earliest.pk, similarity=1 - earliest.distance)
 
 
-def checks_as_json(results: list[gates.GateResult]) -> list[dict]:
-    return [result.as_dict() for result in results]
+def checks_as_json(results: list[gates.GateResult], *, version: int) -> list[dict]:
+    """Stored with the pair version they were run on: after an edit, the screen says whether
+    it shows the checks of the AI's text or of the edited one."""
+    return [{**result.as_dict(), "version": version} for result in results]

@@ -19,8 +19,9 @@ def pair_distribution(*, run=None) -> list[dict]:
             approved=Count("id", filter=Q(status=QAPair.Status.APPROVED)),
             exportable=Count("id", filter=EXPORTABLE),
             pending=Count("id", filter=Q(status=QAPair.Status.PENDING)),
-            # A pair whose model output was invalid has no quote at all: counted apart.
-            unverified=Count("id", filter=Q(verified=False) & ~Q(status=QAPair.Status.NEEDS_HUMAN)),
+            # A pair with no quote at all (invalid model output, nothing to ask about) is
+            # counted in its own column, not as an unverified quote.
+            unverified=Count("id", filter=Q(verified=False) & ~Q(quote="")),
             invalid=Count("id", filter=Q(status=QAPair.Status.NEEDS_HUMAN)),
             failed_checks=Count("id", filter=Q(status=QAPair.Status.FAILED_CHECKS)),
             duplicates=Count("id", filter=Q(duplicate_of__isnull=False)),

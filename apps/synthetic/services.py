@@ -319,6 +319,7 @@ def _pair_unaskable(pair: QAPair) -> None:
             "name": "has a sentence to ask about",
             "passed": False,
             "detail": "no whole prose sentence of 6 to 60 words in this chunk",
+            "version": 1,
         }
     ]
 
@@ -364,7 +365,7 @@ def _pair_draft(pair: QAPair, support: quality.Support, backend) -> None:
     # Extractive: the answer is the source's own sentence, so it cannot be an id or invented.
     pair.answer = pair.quote = support.sentence
     pair.verified = quote_verified(quote=pair.quote, source=pair.source_text)
-    pair.checks = quality.checks_as_json(checked.get("results", []))
+    pair.checks = quality.checks_as_json(checked.get("results", []), version=1)
     pair.status = QAPair.Status.PENDING if result.value else QAPair.Status.FAILED_CHECKS
     pair.question_embedding = embedding.embed([pair.question])[0]
 
@@ -558,7 +559,7 @@ def _checks_require_pass(pair: QAPair) -> None:
         chunk=pair.chunk,
         before=pair.pk,
     )
-    pair.checks = quality.checks_as_json(results)
+    pair.checks = quality.checks_as_json(results, version=pair.version)
     failed = gates.gates_summary(results)
     if failed:
         raise ReviewError(

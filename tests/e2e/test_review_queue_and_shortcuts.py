@@ -56,11 +56,11 @@ def test_the_shortcuts_dialog_lists_the_keys_of_the_screen_shown(page, live_serv
     terms, descriptions = (screen.locator(tag).all_inner_texts() for tag in ("dt", "dd"))
     keys = dict(zip(terms, descriptions, strict=True))
     assert keys == {
-        "a": "Approve",
-        "e": "Edit",
-        "r": "Reject",
-        "k": "Previous",
-        "j": "Next",
+        "a": "Approve the pair",
+        "e": "Edit, then approve",
+        "r": "Reject with a reason",
+        "k": "Previous pending pair",
+        "j": "Next pending pair (wraps around)",
     }
     # The dialog still lists the navigation keys of every screen.
     assert "g q" in dialog.locator("dl").last.inner_text()

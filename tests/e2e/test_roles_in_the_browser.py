@@ -6,6 +6,7 @@ from tests.e2e.conftest import log_in
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 LEAD_LINKS = [
+    "Tickets",
     "Review Q&A",
     "Documents",
     "Hit testing",
@@ -20,7 +21,7 @@ LEAD_LINKS = [
 @pytest.mark.parametrize(
     ("make", "role", "links"),
     [
-        (factories.reviewer, "Reviewer", ["Review Q&A", "Documents", "Hit testing"]),
+        (factories.reviewer, "Reviewer", ["Tickets", "Review Q&A", "Documents", "Hit testing"]),
         (
             factories.lead,
             "Support lead",

@@ -43,6 +43,7 @@ def test_a_word_for_word_or_nearly_copied_prompt_example_fails_and_a_new_questio
         ("How do I rotate the API key of a workspace?", True),
         ("Does Redis support AOF persistence?", True),
         ("The API key rotates every 90 days.", False),
+        ("What is Sentinel?", True),
         ("Why?", False),
         ("Rotation of keys?", False),
     ],

@@ -156,3 +156,38 @@ def test_documents_without_a_product_line_are_sampled_as_a_stratum_of_their_own(
     run = services.generation_run_create(kinds=[], per_chunk=1, chunk_limit=3, seed=2)
     lines = [chunk.product_line_id for chunk in services.chunks_sample(run=run)]
     assert None in lines and len(set(lines)) == 3
+
+
+def test_a_chunk_with_nothing_to_ask_about_is_refused_without_asking_the_model(demo_docs, client):
+    from apps.knowledge.models import Chunk, Document
+
+    document = Document.objects.order_by("pk").first()
+    Chunk.objects.filter(document=document).update(
+        text="| Limit | Pro |\n|---|---|\n| Seats | 25 |"
+    )
+    run = services.generation_run_create(
+        kinds=["limits"], per_chunk=1, chunk_limit=1, seed=1, documents=[document]
+    )
+    backend = ScriptedBackend(when_empty=fact_question)
+    services.generation_run_execute(run_id=run.pk, backend=backend)
+    (pair,) = run.pairs.all()
+    assert backend.prompts == []
+    assert pair.status == QAPair.Status.FAILED_CHECKS
+    assert [c["name"] for c in pair.failed_checks] == ["has a sentence to ask about"]
+    assert sum(row["unverified"] for row in pair_distribution(run=run)) == 0
+    client.force_login(factories.reviewer())
+    page = client.get(f"/qa/review/{pair.pk}/").content.decode()
+    assert "the chunk has no sentence to ask about" in page
+    assert "output was invalid" not in page and "quote not in source" not in page
+
+
+def test_after_an_edit_the_screen_says_which_text_the_checks_were_run_on(refused, client):
+    services.pair_approve(
+        pair=refused,
+        user=factories.reviewer(),
+        question=f"Is it true that {refused.quote.rstrip('.')}?",
+        version=refused.version,
+    )
+    client.force_login(factories.lead())
+    page = client.get(f"/qa/review/{refused.pk}/").content.decode()
+    assert "on the edited text (version 2)" in page
