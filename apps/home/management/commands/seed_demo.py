@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand
 from apps.accounts.roles import LEAD, REVIEWER
 from apps.knowledge import services
 from apps.knowledge.models import IngestItem, ProductLine
+from apps.tickets.services import tickets_import
 
 DEMO_USERS = [
     ("reviewer", "Riley", REVIEWER, False),
@@ -50,6 +51,7 @@ class Command(BaseCommand):
             self.stdout.write("Demo users exist (run `seed_demo --reset-passwords` for new ones).")
         if not no_docs:
             self._docs()
+        self._tickets()
 
     def _user(self, username, first_name, role, is_admin, *, reset: bool):
         User = get_user_model()
@@ -90,3 +92,17 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo docs: {done} ingested, {skipped} unchanged, {len(failed)} failed.")
         for item in failed:
             self.stderr.write(f"  {item.name}: {item.error}")
+
+    def _tickets(self) -> None:
+        """A dozen tickets about the demo product, written for the demo: answerable ones for
+        each plan, error codes, an angry message hiding the real problem (E1042, a clock off),
+        and two the docs cannot answer (billing currency, a Linux ARM client). Ids already
+        present are skipped, so running this again adds nothing."""
+        path = settings.BASE_DIR / "demo" / "tickets" / "tickets.jsonl"
+        report = tickets_import(data=path.read_bytes(), filename=path.name, fmt=None)
+        self.stdout.write(
+            f"Demo tickets: {report.created} created, {report.skipped} already there, "
+            f"{report.failed} failed."
+        )
+        for error in report.errors:
+            self.stderr.write(f"  line {error.line}: {error.field}: {error.reason}")
