@@ -152,6 +152,7 @@ def _with_pair_counts(runs: QuerySet) -> QuerySet:
         n_pending=Count("pairs", filter=Q(pairs__status=status.PENDING)),
         n_approved=Count("pairs", filter=Q(pairs__status=status.APPROVED)),
         n_rejected=Count("pairs", filter=Q(pairs__status=status.REJECTED)),
+        n_failed_checks=Count("pairs", filter=Q(pairs__status=status.FAILED_CHECKS)),
     )
 
 

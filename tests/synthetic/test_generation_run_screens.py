@@ -58,12 +58,16 @@ def _row(page: str, run: GenerationRun) -> str:
 
 
 def test_the_runs_list_shows_kind_labels_and_each_runs_pairs_by_state(client):
-    run = _pairs_with_statuses("pending", "pending", "approved", "rejected", "needs_human")
+    run = _pairs_with_statuses(
+        "pending", "pending", "approved", "rejected", "needs_human", "failed_checks"
+    )
     client.force_login(factories.lead())
     row = _row(client.get(reverse("synthetic:runs")).content.decode(), run)
     assert "Limits and quotas, Error codes" in row and "error_code" not in row
     cells = re.findall(r'<td class="num">(.*?)</td>', row)
-    assert [re.sub(r"<[^>]+>", "", cell) for cell in cells] == ["5", "2", "1", "1"]
+    assert [re.sub(r"<[^>]+>", "", cell) for cell in cells] == ["6", "2", "1", "1", "1"]
+    # The pairs the checks refused are one click away, with their reasons.
+    assert f"?run={run.pk}&amp;status=failed_checks" in row
 
 
 def test_the_runs_list_counts_pairs_in_one_grouped_query_whatever_the_number_of_runs(client):
@@ -79,12 +83,14 @@ def test_the_runs_list_counts_pairs_in_one_grouped_query_whatever_the_number_of_
 
 
 def test_the_run_page_shows_kind_labels_and_its_pairs_by_state(client):
-    run = _pairs_with_statuses("pending", "approved", "approved", "rejected")
+    run = _pairs_with_statuses("pending", "approved", "approved", "rejected", "failed_checks")
     client.force_login(factories.lead())
     page = client.get(reverse("synthetic:run_detail", args=[run.pk])).content.decode()
     assert "kinds: Limits and quotas, Error codes ·" in page
     counts = re.search(r'<p class="stat" id="run-counts">(.*?)</p>', page, re.S).group(1)
-    assert re.sub(r"<[^>]+>", "", counts) == "4 pairs: 1 pending · 2 approved · 1 rejected"
+    assert re.sub(r"<[^>]+>", "", counts) == (
+        "5 pairs: 1 pending · 2 approved · 1 rejected by reviewers · 1 rejected by checks"
+    )
 
 
 def test_a_run_on_product_lines_without_documents_is_refused_before_it_starts(client, monkeypatch):

@@ -2,6 +2,7 @@
 person sees it and why, retries that can change the answer, and approval of refused pairs."""
 
 import json
+import re
 
 import pytest
 
@@ -191,3 +192,10 @@ def test_after_an_edit_the_screen_says_which_text_the_checks_were_run_on(refused
     client.force_login(factories.lead())
     page = client.get(f"/qa/review/{refused.pk}/").content.decode()
     assert "on the edited text (version 2)" in page
+
+
+def test_approve_is_not_offered_as_the_main_action_on_a_pair_that_failed_checks(refused, client):
+    client.force_login(factories.reviewer())
+    page = client.get(f"/qa/review/{refused.pk}/").content.decode()
+    approve = re.search(r"<button[^>]*value=\"approve\"[^>]*>", page).group(0)
+    assert 'class="primary"' not in approve and "edit the pair so they pass" in approve
