@@ -271,3 +271,88 @@ def gate_not_duplicate(*, duplicate_of: int | None, similarity: float | None = N
         close = f" ({similarity:.2f})" if similarity is not None else ""
         return GateResult("not a duplicate", False, f"same as pair #{duplicate_of}{close}")
     return GateResult("not a duplicate", True, "no near-duplicate")
+
+
+# --- does the sentence give the kind of answer the question asks for? -------------------------
+
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|hundred|thousand|"
+    r"million|once|twice|half|all|none|every|each|unlimited)\b",
+    re.IGNORECASE,
+)
+_TIME_OR_CONDITION = re.compile(
+    r"\d|\b(if|when|whenever|after|before|once|until|while|during|every|daily|weekly|monthly|"
+    r"immediately|as soon as|at|on|by|since|within)\b",
+    re.IGNORECASE,
+)
+_CONDITION = re.compile(r"\b(if|when|whenever|once|unless|after|in case)\b", re.IGNORECASE)
+_REASON = re.compile(
+    r"\b(because|so that|so|since|due to|in order|to avoid|to prevent|to make|means|"
+    r"as a result|otherwise)\b",
+    re.IGNORECASE,
+)
+_STEPS = re.compile(
+    r"\b(by|use|using|run|open|click|set|choose|select|enable|disable|go to|call|send|add|"
+    r"remove|sign|restart|pause|check|contact|configure|pass|specify|wait|upgrade)\b",
+    re.IGNORECASE,
+)
+# "What is X?" / "What are X?" / "What does X mean?": X must be what the sentence is about.
+_WHAT_IS = re.compile(
+    r"^what (?:is|are|was|were) (?:a |an |the )?(?P<subject>.+?)\??$|"
+    r"^what does (?:a |an |the )?(?P<meaning>.+?) mean\??$",
+    re.IGNORECASE,
+)
+_DEFINES = (
+    r"\b(is|are|was|were|means|mean|refers|stands|lets|allows|returns|stores|holds|"
+    r"contains|shows|gives|makes|keeps|includes|provides|can|will|must|should|has|have)\b"
+)
+
+
+def _subject_defined(subject: str, sentence: str) -> bool:
+    """The sentence says what the subject is or does: the subject's content words appear
+    before a defining verb within the sentence's first clause, not merely somewhere in it
+    ("the TILT mode is exited" at the end of an if-clause does not say what TILT mode is)."""
+    wanted = content_words(subject)
+    if not wanted:
+        return False
+    head = re.split(r"[,;:]\s", sentence, maxsplit=1)[0]
+    match = re.search(_DEFINES, head, re.IGNORECASE)
+    if match is None or _CONDITION.match(head.strip()):
+        return False  # an instruction or a condition, not a statement about the subject
+    before = head[: match.start()]
+    return len(wanted & content_words(before)) >= max(1, (len(wanted) + 1) // 2)
+
+
+def gate_answer_type(*, question: str, support: str) -> GateResult:
+    """The sentence gives the kind of answer the question's form asks for: a number for how
+    many, a time or condition for when, a reason for why, steps for how do I, a consequence
+    and a condition for what happens if, and for what is X a sentence about X itself."""
+    name = "asks what the sentence says"
+    q = " ".join(question.lower().split())
+    checks = [
+        (
+            ("how many", "how much", "how long", "how often", "how far", "how big", "how large"),
+            _NUMBER,
+            "the sentence holds no number or amount",
+        ),
+        (
+            ("what happens", "what will happen", "what if"),
+            _CONDITION,
+            "the sentence states no condition and its consequence",
+        ),
+        (("when ",), _TIME_OR_CONDITION, "the sentence holds no time or condition"),
+        (("why ",), _REASON, "the sentence gives no reason"),
+        (("how do", "how can", "how should", "how to"), _STEPS, "the sentence gives no step"),
+    ]
+    for starts, pattern, problem in checks:
+        if q.startswith(starts):
+            if pattern.search(support):
+                return GateResult(name, True, f"'{starts[0].strip()}' answered by the sentence")
+            return GateResult(name, False, problem)
+    what_is = _WHAT_IS.match(q)
+    if what_is:
+        subject = what_is.group("subject") or what_is.group("meaning") or ""
+        if _subject_defined(subject, support):
+            return GateResult(name, True, f"the sentence is about {subject!r}")
+        return GateResult(name, False, f"the sentence does not say what {subject!r} is")
+    return GateResult(name, True, "no particular kind of answer asked for")

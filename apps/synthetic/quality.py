@@ -125,6 +125,7 @@ def pair_checks(
     ]
     if not question.strip() or not quote.strip():
         return results
+    results.append(gates.gate_answer_type(question=question, support=quote))
     question_vector, quote_vector = embedding.embed([question, quote])
     results.append(
         gates.gate_answerable(

@@ -102,3 +102,46 @@ def test_the_summary_lists_only_the_failed_gates():
         gates.gate_round_trip(rank=1, k=5),
     ]
     assert gates.gates_summary(results) == ["is a question: only 1 words"]
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "passed"),
+    [
+        # Seen in a new user's queue: the words match, the answer does not.
+        (
+            "What is the TILT mode?",
+            "If everything appears to be normal for 30 second, the TILT mode is exited.",
+            False,
+        ),
+        (
+            "What is the latest version of the file?",
+            "To restore an older version, open the file in the web app, choose History.",
+            False,
+        ),
+        (
+            "What is a password for an admin account?",
+            "Keep at least one break-glass admin account with a password.",
+            False,
+        ),
+        ("How many seats does Pro include?", "Pro includes seats for the whole team.", False),
+        ("Why does sync pause?", "Sync pauses at 100% of the pooled storage.", False),
+        # Good pairs pass.
+        (
+            "What is Sentinel?",
+            "Redis Sentinel provides high availability for Redis when not using Redis Cluster.",
+            True,
+        ),
+        (
+            "What happens if someone deletes a file under legal hold?",
+            "E2077 appears when someone tries to permanently delete a file under legal hold.",
+            True,
+        ),
+        ("How many members can a Pro workspace have?", "A Pro workspace has 25 members.", True),
+        ("When is `source` empty?", "When `source` is empty, Redis blocks the client.", True),
+        ("Is it true that Pro keeps history?", "Pro keeps 30 days of history.", True),
+    ],
+)
+def test_the_sentence_must_give_the_kind_of_answer_the_question_asks_for(
+    question, sentence, passed
+):
+    assert gates.gate_answer_type(question=question, support=sentence).passed is passed
