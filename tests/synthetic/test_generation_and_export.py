@@ -1,5 +1,6 @@
 import hashlib
 import json
+import re
 from collections import Counter
 
 import pytest
@@ -242,7 +243,14 @@ def test_generate_qa_runs_on_the_real_model(demo_docs, capsys):
     for pair in valid:
         assert len(pair.question) >= 10 and pair.answer and pair.verified
         assert pair.quote in pair.source_text and pair.question_embedding is not None
-    assert f"Generation run {run.pk}: Done, 2 pairs" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"Generation run {run.pk}: Done, 2 pairs" in out
+    # The summary says how many reached the queue and how many the checks refused.
+    queued = run.pairs.filter(status=QAPair.Status.PENDING).count()
+    refused = run.pairs.filter(status=QAPair.Status.FAILED_CHECKS).count()
+    shown = re.findall(r"(\d+) in the review queue, (\d+) rejected by checks", out)
+    assert sum(int(q) for q, _ in shown) == queued
+    assert sum(int(r) for _, r in shown) == refused
 
 
 def test_approved_pairs_serve_as_a_retrieval_query_set(reviewed, capsys):

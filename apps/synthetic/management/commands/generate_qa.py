@@ -47,8 +47,8 @@ class Command(BaseCommand):
         for row in selectors.pair_distribution(run=run):
             self.stdout.write(
                 f"  {row['product_line__name'] or '(none)'}: {row['total']} pairs, "
-                f"{row['unverified']} unverified, {row['invalid']} invalid, "
-                f"{row['duplicates']} duplicates"
+                f"{row['pending']} in the review queue, {row['failed_checks']} rejected by "
+                f"checks, {row['invalid']} invalid, {row['duplicates']} duplicates"
             )
         if run.status == GenerationRun.Status.FAILED:
             raise CommandError(f"Generation run {run.pk} failed: {run.error}")
