@@ -32,6 +32,15 @@ _CODE = re.compile(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\b[A-Z]{1,4}\d{3,}\b")
 _STEP = re.compile(r"\b(click|open|run|set|use|go to|select|enable|disable|choose|add)\b", re.I)
 _CONDITION = re.compile(r"\b(if|when|unless|after|before|once)\b", re.I)
 _MARKUP = re.compile(r"^\s*(#|```|\||<|\{\{|!\[)")
+# A sentence that leans on what came before it ("This is obtained by using the -r switch.",
+# "In this case…", "the example above") cannot be an answer on its own: a reviewer saw such
+# pairs pass every check, so they are not asked about at all.
+_NEEDS_CONTEXT = re.compile(
+    r"^\W*(this|these|that|those|it|they|such|here|there|see|also|however|otherwise)\b|"
+    r"\b(this|that|these|those) (case|example|option|command|mode|setting|step|page|one)s?\b|"
+    r"\b(above|below|the following|as follows|previous(ly)?)\b",
+    re.IGNORECASE,
+)
 # Words a question kind is about: a sentence holding them makes a better pair of that kind.
 _KIND_SIGNAL = {
     "limits": _DIGIT,
@@ -60,13 +69,16 @@ class Support:
 
 def support_candidates(*, text: str, kind: str) -> list[Support]:
     """Sentences worth a question, best first: whole sentences of prose (not headings, code or
-    table rows) of 6 to 60 words, ranked by content words plus a bonus for what the kind of
-    question is about (figures for limits, codes for error codes, …). Ties keep text order."""
+    table rows, not ones that only make sense after the sentence before them) of 6 to 60
+    words, ranked by content words plus a bonus for what the kind of question is about
+    (figures for limits, codes for error codes, …). Ties keep text order."""
     signal = _KIND_SIGNAL.get(kind)
     scored = []
     for index, sentence in enumerate(sentences_split(text)):
         words = len(sentence.split())
         if not 6 <= words <= 60 or _MARKUP.match(sentence) or sentence.rstrip()[-1:] not in ".!":
+            continue
+        if _NEEDS_CONTEXT.search(sentence):
             continue
         score = len(gates.content_words(sentence)) + (
             4 if signal and signal.search(sentence) else 0

@@ -199,3 +199,19 @@ def test_approve_is_not_offered_as_the_main_action_on_a_pair_that_failed_checks(
     page = client.get(f"/qa/review/{refused.pk}/").content.decode()
     approve = re.search(r"<button[^>]*value=\"approve\"[^>]*>", page).group(0)
     assert 'class="primary"' not in approve and "edit the pair so they pass" in approve
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "This is obtained by using the `-r` switch of the command line tool.",
+        "In this case the default configuration is to continue regardless of the error.",
+        "The list of configuration directives is shown in the table below.",
+        "It returns the number of keys that were removed from the database.",
+    ],
+)
+def test_a_sentence_that_needs_the_one_before_it_is_never_asked_about(sentence):
+    text = f"{sentence} The Pro API allows 600 requests per minute per workspace."
+    picked = [s.sentence for s in quality.support_candidates(text=text, kind="limits")]
+    assert sentence not in picked
+    assert picked == ["The Pro API allows 600 requests per minute per workspace."]
