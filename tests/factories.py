@@ -96,3 +96,28 @@ def approved_pairs(per_line: dict[str, int]) -> list:
             for i in range(n)
         ]
     return QAPair.objects.bulk_create(pairs)
+
+
+def chunk(line=None, *, title: str = "Guide"):
+    """One chunk of a one-chunk document of `line` (or of none): something a run can sample.
+    Its vector is a constant: for tests that count or select chunks, not that search them."""
+    from apps.knowledge.models import Chunk, Document
+
+    document = Document.objects.create(
+        external_id=f"{title}-{Document.objects.count()}.md",
+        title=title,
+        format="markdown",
+        product_line=line,
+        raw=b"# Guide",
+        content_hash="x",
+        chunk_config="x",
+        chunk_count=1,
+    )
+    return Chunk.objects.create(
+        document=document,
+        ordinal=0,
+        text="Guide",
+        token_count=1,
+        product_line=line,
+        embedding=[0.1] * 384,
+    )

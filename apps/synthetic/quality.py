@@ -23,7 +23,7 @@ from apps.knowledge.models import Chunk
 from apps.knowledge.selectors import Filters, chunks_search
 from apps.llm import gates
 from apps.llm.prompts import RenderedPrompt, prompt_render
-from apps.synthetic.selectors import duplicate_candidates
+from apps.synthetic.selectors import duplicate_earliest
 
 PROMPT_NAME = "qa_question"
 _EXAMPLE = re.compile(r'^Fact: (?P<fact>.+)\nJSON: \{"question": "(?P<question>.+)"\}$', re.M)
@@ -179,10 +179,7 @@ def round_trip_rank(*, question: str, vector, chunk: Chunk, quote: str) -> int |
 
 
 def duplicate_gate(*, vector, before: int | None) -> gates.GateResult:
-    limit = 1 - settings.SYNTHETIC_DUPLICATE_SIMILARITY
-    nearest = duplicate_candidates(embedding=vector, before=before or 2**62)
-    within = [c for c in nearest if c.distance <= limit]
-    earliest = min(within, key=lambda c: c.pk, default=None)
+    earliest = duplicate_earliest(embedding=vector, before=before)
     if earliest is None:
         return gates.gate_not_duplicate(duplicate_of=None)
     return gates.gate_not_duplicate(duplicate_of=earliest.pk, similarity=1 - earliest.distance)

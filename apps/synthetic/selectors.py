@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from pgvector.django import CosineDistance
@@ -76,6 +77,16 @@ def duplicate_candidates(*, embedding, before: int, n: int = DUPLICATE_CANDIDATE
     )
 
 
+def duplicate_earliest(*, embedding, before: int | None = None) -> QAPair | None:
+    """The earliest earlier pair (all pairs when `before` is None) whose question means nearly
+    the same (cosine similarity at or above SYNTHETIC_DUPLICATE_SIMILARITY), among the nearest
+    few, with its `distance`: the nearest-first query is what the HNSW index answers."""
+    limit = 1 - settings.SYNTHETIC_DUPLICATE_SIMILARITY
+    nearest = duplicate_candidates(embedding=embedding, before=before or 2**62)
+    within = [candidate for candidate in nearest if candidate.distance <= limit]
+    return min(within, key=lambda candidate: candidate.pk, default=None)
+
+
 def run_resumable(*, run: GenerationRun) -> bool:
     """Failed, or stalled (no progress reported for a while): a lead may resume it."""
     return GenerationRun.objects.filter(
@@ -86,9 +97,9 @@ def run_resumable(*, run: GenerationRun) -> bool:
 # --- the review queue, as one reviewer sees it -----------------------------------------------
 
 
-def _reviewable_q(*, user, now) -> Q:
+def reviewable_q(*, user, now) -> Q:
     """Pending pairs `user` may take now: nobody else holds them (holds lapse) and the user has
-    not reviewed them as they are. The same rule as services.pair_claim."""
+    not reviewed them as they are: what services.pair_claim hands out and the screens count."""
     reviewed = Review.objects.filter(
         pair=OuterRef("pk"), reviewer=user, version=OuterRef("version")
     )
@@ -104,7 +115,7 @@ def review_remaining(*, user, filters: dict) -> dict[str, int]:
     """What is left for `user`, in one query: pairs they can take with these filters, pairs
     another reviewer holds right now, and pairs they could take outside the filters."""
     now = timezone.now()
-    reviewable = _reviewable_q(user=user, now=now)
+    reviewable = reviewable_q(user=user, now=now)
     here = Q(**filters)
     counts = QAPair.objects.filter(status=QAPair.Status.PENDING).aggregate(
         waiting=Count("id", filter=reviewable & here),
@@ -123,7 +134,7 @@ def review_work(*, user) -> dict:
         QAPair.objects.filter(status=QAPair.Status.PENDING)
         .values("product_line__name", "product_line__slug")
         .annotate(
-            waiting=Count("id", filter=_reviewable_q(user=user, now=now)),
+            waiting=Count("id", filter=reviewable_q(user=user, now=now)),
             held=Count("id", filter=_held_by_others_q(user=user, now=now)),
         )
         .order_by("product_line__name")

@@ -13,7 +13,7 @@ from datetime import timedelta
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.knowledge import embedding
@@ -28,7 +28,7 @@ from apps.synthetic.models import (
     QAPair,
     Review,
 )
-from apps.synthetic.selectors import duplicate_candidates
+from apps.synthetic.selectors import duplicate_earliest, reviewable_q
 
 logger = logging.getLogger(__name__)
 KIND_LABELS = dict(QUESTION_KINDS)
@@ -389,13 +389,8 @@ def _pair_save(pair: QAPair, *, run: GenerationRun, slot: int | None, lease: str
 
 
 def duplicate_find(*, pair: QAPair) -> QAPair | None:
-    """The earliest earlier pair whose question means nearly the same (cosine similarity at
-    or above SYNTHETIC_DUPLICATE_SIMILARITY), among the nearest few: the nearest-first query
-    is what the HNSW index answers, so the check stays fast however many pairs there are."""
-    limit = 1 - settings.SYNTHETIC_DUPLICATE_SIMILARITY
-    nearest = duplicate_candidates(embedding=pair.question_embedding, before=pair.pk)
-    within = [candidate for candidate in nearest if candidate.distance <= limit]
-    return min(within, key=lambda candidate: candidate.pk, default=None)
+    """The earliest earlier pair whose question means nearly the same."""
+    return duplicate_earliest(embedding=pair.question_embedding, before=pair.pk)
 
 
 def generation_run_cancel(*, run: GenerationRun) -> None:
@@ -437,15 +432,9 @@ def pair_claim(
     user already reviewed as they are now. SKIP LOCKED: two reviewers asking at once get
     different pairs."""
     now = timezone.now()
-    reviewed = Review.objects.filter(
-        pair=OuterRef("pk"), reviewer=user, version=OuterRef("version")
-    )
     with transaction.atomic():
-        pairs = (
-            QAPair.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(status=QAPair.Status.PENDING, **(filters or {}))
-            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now) | Q(claimed_by=user))
-            .exclude(Exists(reviewed))
+        pairs = QAPair.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+            reviewable_q(user=user, now=now), **(filters or {})
         )
         if after is not None:
             pairs = pairs.filter(pk__gt=after).order_by("pk")

@@ -5,32 +5,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from apps.knowledge.models import Chunk, Document
 from apps.synthetic.models import GenerationRun, QAPair
 from tests import factories
 
 pytestmark = pytest.mark.django_db
-
-
-def _chunk(line=None, *, title="Guide") -> Chunk:
-    document = Document.objects.create(
-        external_id=f"{title}-{Document.objects.count()}.md",
-        title=title,
-        format="markdown",
-        product_line=line,
-        raw=b"# Guide",
-        content_hash="x",
-        chunk_config="x",
-        chunk_count=1,
-    )
-    return Chunk.objects.create(
-        document=document,
-        ordinal=0,
-        text="Guide",
-        token_count=1,
-        product_line=line,
-        embedding=[0.1] * 384,
-    )
 
 
 def _run_form(**overrides) -> dict:
@@ -96,7 +74,7 @@ def test_the_run_page_shows_kind_labels_and_its_pairs_by_state(client):
 def test_a_run_on_product_lines_without_documents_is_refused_before_it_starts(client, monkeypatch):
     queued = []
     monkeypatch.setattr("apps.synthetic.tasks.generation_run_execute.delay", queued.append)
-    _chunk(factories.ProductLineFactory(name="Pro"))
+    factories.chunk(factories.ProductLineFactory(name="Pro"))
     empty = factories.ProductLineFactory(name="Free")
     client.force_login(factories.lead())
     refused = client.post(reverse("synthetic:runs"), _run_form(product_lines=[empty.pk]))
@@ -108,8 +86,8 @@ def test_a_run_on_product_lines_without_documents_is_refused_before_it_starts(cl
 
 def test_a_title_filter_outside_the_chosen_product_lines_is_refused_with_the_reason(client):
     pro, enterprise = (factories.ProductLineFactory(name=n) for n in ("Pro", "Enterprise"))
-    _chunk(pro, title="Pro sync limits")
-    _chunk(enterprise, title="Enterprise audit")
+    factories.chunk(pro, title="Pro sync limits")
+    factories.chunk(enterprise, title="Enterprise audit")
     client.force_login(factories.lead())
     body = client.post(
         reverse("synthetic:runs"),
@@ -127,7 +105,7 @@ def test_an_empty_knowledge_base_is_named_as_the_reason(client):
 
 def test_chunks_without_a_product_line_count_when_no_line_is_chosen(client, monkeypatch):
     monkeypatch.setattr("apps.synthetic.tasks.generation_run_execute.delay", lambda pk: None)
-    _chunk(None)
+    factories.chunk(None)
     client.force_login(factories.lead())
     started = client.post(reverse("synthetic:runs"), _run_form(), follow=True)
     assert GenerationRun.objects.count() == 1

@@ -134,7 +134,7 @@ def test_leads_start_runs_watch_them_and_download_exports(client, monkeypatch):
     monkeypatch.setattr("apps.synthetic.tasks.generation_run_execute.delay", queued.append)
     client.force_login(factories.lead())
     line = factories.ProductLineFactory(name="Pro", slug="pro")
-    _chunk(line)
+    factories.chunk(line)
     with_commit = client.post(
         reverse("synthetic:runs"),
         {
@@ -174,30 +174,6 @@ def test_leads_start_runs_watch_them_and_download_exports(client, monkeypatch):
         pair.question
     )
     assert "attachment" in download["Content-Disposition"]
-
-
-def _chunk(line):
-    """One chunk of one document of `line`: something a run can sample."""
-    from apps.knowledge.models import Chunk, Document
-
-    document = Document.objects.create(
-        external_id=f"{line.slug}.md",
-        title=f"{line.name} guide",
-        format="markdown",
-        product_line=line,
-        raw=b"# Guide",
-        content_hash="x",
-        chunk_config="x",
-        chunk_count=1,
-    )
-    return Chunk.objects.create(
-        document=document,
-        ordinal=0,
-        text="Guide",
-        token_count=1,
-        product_line=line,
-        embedding=[0.1] * 384,
-    )
 
 
 def _next(client, current, direction="next", **filters):
