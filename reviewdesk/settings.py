@@ -119,6 +119,8 @@ INSTALLED_APPS = [
     # django-ninja's Swagger UI files, served locally (without the app /api/docs uses a CDN).
     "ninja",
     "template_partials",
+    # Database triggers declared on models (the edit log is append-only in Postgres itself).
+    "pgtrigger",
     "apps.core",
     "apps.accounts",
     "apps.knowledge",
