@@ -42,6 +42,7 @@ app.conf.update(
         "apps.knowledge.tasks.*": {"queue": "ingest"},
         "apps.llm.tasks.*": {"queue": "llm"},
         "apps.synthetic.tasks.*": {"queue": "llm"},
+        "apps.drafts.tasks.*": {"queue": "llm"},
     },
     # One task at a time per process: tasks are long (embedding, generation), and prefetching
     # would park work behind a busy process while another sits idle.

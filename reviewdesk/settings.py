@@ -128,6 +128,7 @@ INSTALLED_APPS = [
     "apps.synthetic",
     "apps.oversight",
     "apps.tickets",
+    "apps.drafts",
     "apps.home",
 ]
 
@@ -338,6 +339,26 @@ SYNTHETIC_ANSWERABLE_SIMILARITY = env_float("SYNTHETIC_ANSWERABLE_SIMILARITY", 0
 SYNTHETIC_ROUND_TRIP_K = env_int("SYNTHETIC_ROUND_TRIP_K", 5, minimum=1)
 # A reviewer's hold on a pair lapses after this, so an abandoned tab does not block the queue.
 SYNTHETIC_CLAIM_MINUTES = env_int("SYNTHETIC_CLAIM_MINUTES", 15, minimum=1)
+
+# Draft replies to tickets (apps/drafts). "ranked": the app quotes the source sentences closest
+# to the ticket (measured best with the packaged 270M base model: see README); "select": the
+# model picks source sentence ids and the app quotes them; "write": the model writes short
+# sentences each bound to a source id (for an instruction-tuned model).
+DRAFT_DESIGN = env_str("DRAFT_DESIGN", "ranked")
+if DRAFT_DESIGN not in ("ranked", "select", "write"):
+    raise ImproperlyConfigured("DRAFT_DESIGN must be 'ranked', 'select' or 'write'.")
+DRAFT_REPLY_SENTENCES = env_int("DRAFT_REPLY_SENTENCES", 3, minimum=1)  # claims in a reply
+DRAFT_CHUNKS = env_int("DRAFT_CHUNKS", 6, minimum=1)  # chunks retrieved per ticket
+DRAFT_SOURCE_SENTENCES = env_int("DRAFT_SOURCE_SENTENCES", 8, minimum=1)  # numbered for the model
+DRAFT_SENTENCES_PER_CHUNK = env_int("DRAFT_SENTENCES_PER_CHUNK", 2, minimum=1)
+DRAFT_SENTENCES_PER_DOCUMENT = env_int("DRAFT_SENTENCES_PER_DOCUMENT", 2, minimum=1)
+DRAFT_RELEVANCE_MARGIN = env_float("DRAFT_RELEVANCE_MARGIN", 0.2)
+# Below this best sentence similarity the docs do not answer: the ticket is escalated.
+DRAFT_MIN_SIMILARITY = env_float("DRAFT_MIN_SIMILARITY", 0.45)
+# A written sentence is supported when its embedding is this close to the text it cites, weak
+# down to the second figure, unsupported below (a verbatim quote is always supported).
+DRAFT_SUPPORTED_SIMILARITY = env_float("DRAFT_SUPPORTED_SIMILARITY", 0.75)
+DRAFT_WEAK_SIMILARITY = env_float("DRAFT_WEAK_SIMILARITY", 0.55)
 
 LOGGING = {
     "version": 1,

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import pgtrigger
 import pytest
 from django.core.management import call_command
 
@@ -17,6 +18,24 @@ TEST_VALKEY_DB = os.environ.get("TEST_VALKEY_DB", "1")
 os.environ["VALKEY_DB"] = TEST_VALKEY_DB
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_past_the_decision_log():
+    """The decision log refuses TRUNCATE, and transactional tests (live_server,
+    transaction=True) empty every table with one TRUNCATE afterwards: only that flush is let
+    through."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.execute_sql_flush
+
+    def flush(self, sql_list):
+        with pgtrigger.ignore("oversight.EditLogEntry:refuse_truncate"):
+            original(self, sql_list)
+
+    DatabaseOperations.execute_sql_flush = flush
+    yield
+    DatabaseOperations.execute_sql_flush = original
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -26,6 +26,7 @@ NAV_ITEMS = [
     NavItem("Generate Q&A", "synthetic:runs", LEAD_SCREENS, "g g"),
     NavItem("Export", "synthetic:exports", LEAD_SCREENS, "g x"),
     NavItem("Model telemetry", "llm:telemetry", LEAD_SCREENS, "g m"),
+    NavItem("Oversight", "oversight:dashboard", LEAD_SCREENS, "g o"),
 ]
 
 

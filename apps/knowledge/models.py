@@ -251,6 +251,26 @@ class IngestItem(models.Model):
         return self.name
 
 
+class ChunkSentence(models.Model):
+    """A sentence of a chunk (character span) with its embedding, computed the first time a
+    draft reads the chunk and kept: ranking a ticket's candidate sentences then costs a query,
+    not an embedding call per sentence. Goes with its chunk when a document is re-ingested."""
+
+    chunk = models.ForeignKey(Chunk, on_delete=models.CASCADE, related_name="sentences")
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS)
+
+    class Meta:
+        ordering = ["chunk_id", "start"]
+        constraints = [
+            models.UniqueConstraint(fields=["chunk", "start"], name="chunk_sentence_unique_start")
+        ]
+
+    def __str__(self) -> str:
+        return f"Chunk {self.chunk_id} [{self.start}:{self.end}]"
+
+
 class EvalRun(models.Model):
     Status = JobStatus
 

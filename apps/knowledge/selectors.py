@@ -582,3 +582,17 @@ def eval_run_metrics(*, run: EvalRun) -> list[tuple[str, float | None]]:
     overall = (run.results or {}).get("overall", {})
     names = [f"hit@{k}" for k in run.ks] + ["mrr@10"]
     return [(name, overall.get(name)) for name in names]
+
+
+def terms_unknown(*, terms: list[str]) -> list[str]:
+    """The terms no chunk of the knowledge base contains (full-text, stemmed as the index is):
+    a name a ticket asks about that the documentation never mentions."""
+    unknown = []
+    for term in dict.fromkeys(terms):
+        words = keyword_terms(term)
+        if not words:
+            continue
+        query = SearchQuery(" & ".join(words), search_type="raw", config="english")
+        if not Chunk.objects.filter(search_vector=query).exists():
+            unknown.append(term)
+    return unknown

@@ -22,9 +22,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from apps.knowledge import embedding
-from apps.knowledge.chunking import ChunkDraft, chunks_build
+from apps.knowledge.chunking import ChunkDraft, chunks_build, sentences_split
 from apps.knowledge.models import (
     Chunk,
+    ChunkSentence,
     DateSource,
     Document,
     ErrorCategory,
@@ -969,3 +970,41 @@ def documents_delete_missing(*, source_root: str, job: IngestJob) -> list[str]:
         document_delete(document=document)
         deleted.append(document.external_id)
     return deleted
+
+
+# --- sentences of chunks ---------------------------------------------------------------------
+
+
+def chunk_sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of a chunk's sentences, found in the chunk's own text so that a quote is
+    always a verbatim slice of it (wrapped lines are matched across their line breaks)."""
+    spans, position = [], 0
+    for sentence in sentences_split(text):
+        pattern = r"\s+".join(re.escape(word) for word in sentence.split())
+        match = re.compile(pattern).search(text, position)
+        if match:
+            spans.append((match.start(), match.end()))
+            position = match.end()
+    return spans
+
+
+def chunk_sentences_ensure(*, chunks: list[Chunk]) -> dict[int, list[ChunkSentence]]:
+    """The sentences of these chunks with their embeddings; those not stored yet are embedded
+    in one batch and stored (a concurrent writer's rows win: same spans, same vectors)."""
+    stored: dict[int, list[ChunkSentence]] = {c.pk: [] for c in chunks}
+    for sentence in ChunkSentence.objects.filter(chunk__in=chunks):
+        stored[sentence.chunk_id].append(sentence)
+    missing = [c for c in chunks if not stored[c.pk]]
+    new = [
+        ChunkSentence(chunk=c, start=start, end=end, embedding=None)
+        for c in missing
+        for start, end in chunk_sentence_spans(c.text)
+    ]
+    if new:
+        texts = [" ".join(s.chunk.text[s.start : s.end].split()) for s in new]
+        for sentence, vector in zip(new, embedding.embed(texts), strict=True):
+            sentence.embedding = vector
+        ChunkSentence.objects.bulk_create(new, ignore_conflicts=True)
+        for sentence in new:
+            stored[sentence.chunk_id].append(sentence)
+    return stored

@@ -16,6 +16,8 @@ QUESTION_KINDS = [
     ("plan_difference", "Differences between product lines"),
     ("what_if", "What happens if"),
     ("how_to", "How-to"),
+    # Plain statements and definitions: what a reference page mostly holds.
+    ("fact", "Facts and definitions"),
 ]
 
 # A run whose task has not reported progress for this long is taken for stopped (a killed

@@ -2,9 +2,11 @@
 sees it.
 
 The packaged model is a small *base* model: it continues patterns well and follows
-instructions badly. So the app picks the supporting sentence itself (informative sentences
-first, by the kind of question), the model only writes a short question for that sentence by
-continuing neutral-domain examples, and the answer is the sentence itself (extractive). The
+instructions badly. So the app picks the supporting sentence itself (only one that can be a
+whole answer: no figure, example placeholder, code or earlier sentence it leans on; one no
+earlier pair asks about; labelled with the kind of question the sentence shows), the model
+only writes a short question for that sentence by continuing neutral-domain examples, and the
+answer is the sentence itself (extractive). The
 checks then refuse what is still wrong: a copied example, an id, a question the sentence does
 not answer, a question the product's own search cannot lead back to its source, a duplicate.
 """
@@ -27,27 +29,144 @@ from apps.synthetic.selectors import duplicate_earliest
 
 PROMPT_NAME = "qa_question"
 _EXAMPLE = re.compile(r'^Fact: (?P<fact>.+)\nJSON: \{"question": "(?P<question>.+)"\}$', re.M)
-_DIGIT = re.compile(r"\d")
-_CODE = re.compile(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\b[A-Z]{1,4}\d{3,}\b")
-_STEP = re.compile(r"\b(click|open|run|set|use|go to|select|enable|disable|choose|add)\b", re.I)
-_CONDITION = re.compile(r"\b(if|when|unless|after|before|once)\b", re.I)
-_MARKUP = re.compile(r"^\s*(#|```|\||<|\{\{|!\[)")
+_MARKUP = re.compile(r"^\s*(#|```|\||<|\{\{|!\[|\$ |>)")
 # A sentence that leans on what came before it ("This is obtained by using the -r switch.",
 # "In this case…", "the example above") cannot be an answer on its own: a reviewer saw such
 # pairs pass every check, so they are not asked about at all.
 _NEEDS_CONTEXT = re.compile(
-    r"^\W*(this|these|that|those|it|they|such|here|there|see|also|however|otherwise)\b|"
-    r"\b(this|that|these|those) (case|example|option|command|mode|setting|step|page|one)s?\b|"
+    r"^\W*(this|these|that|those|it|they|such|here|there|see|also|however|otherwise|but|"
+    r"and|or|so|thus|therefore|hence|instead|again|still|yet|then|as a result|in addition|"
+    r"additionally|moreover|furthermore|for (example|instance)|similarly|likewise|in fact|"
+    r"in that case|if so|if not|both|either|neither|each of)\b|"
+    # "The command is also used by…": which command is the page's title, not the sentence.
+    r"^\W*the (command|function|method|option|argument|parameter|module|feature|field|value|"
+    r"reply|result|call|operation|script|file|form|program|application|service|tool|page|"
+    r"process|procedure|setting|variable|directive|key|benefit|loan|plan|fee|office)s? "
+    r"(is|are|was|were|can|will|may|must|should|has|have|does|do|returns?|also|only|"
+    r"accepts?|takes?|works?)\b|"
+    r"\b(this|that|these|those) (case|example|option|command|mode|setting|step|page|one|"
+    r"reason|way|purpose|point|behaviou?r|feature|approach|configuration|setup|scenario|"
+    r"situation|problem|issue|method|function|program|form|process)s?\b|"
     r"\b(above|below|the following|as follows|previous(ly)?)\b",
     re.IGNORECASE,
 )
-# Words a question kind is about: a sentence holding them makes a better pair of that kind.
-_KIND_SIGNAL = {
-    "limits": _DIGIT,
-    "error_code": _CODE,
-    "how_to": _STEP,
+# Not a sentence a reviewer can take as an answer, though it ends like one: a heading glued
+# to the sentence by the page's extraction ("Immigration Status To prove your…", "If you are
+# under 18 If you are…"), a definition list's term ("**REPLACE:** appends…"), or a command
+# reference's summary with its subject left out ("Return the username…").
+_GLUED_HEADING = re.compile(
+    r"[a-z0-9)\]] (The|You|Your|If|We|To|Once|It|This|These|In|For|When|Important|Please|"
+    r"Our|There|Each|All|Most|Find|Learn|Apply|Call|Visit|Check|See) [a-z]"
+)
+_TERM_LABEL = re.compile(
+    r"^\W*(\*\*|`|_)[^*`_]{1,60}(\*\*|`|_)\s*(:|--|-|\u2014)|^\*\*[^*]+:\*\*|"
+    r"^\*\*[^*]+\*\*[^.]*? (--|\u2014) "
+)
+_NO_SUBJECT = re.compile(
+    r"^\W*(returns?|generates?|increments?|decrements?|appends?|computes?|retrieves?|pops?|"
+    r"pushes?|trims?|inserts?|posts?|stores?|removes|sets|gets|counts|lists|reports)\b",
+    re.IGNORECASE,
+)
+# A sentence about something the pair cannot show: a figure, a diagram, a table, an example
+# ("In the next figure, the blue box represents our query."). "The image of the memory" (a
+# core dump) is not a picture, hence the lookahead.
+_POINTS_AT = re.compile(
+    r"\b(the|this|that|these|those|next|following|preceding|our) "
+    r"(figures?|diagrams?|pictures?|screenshots?|illustrations?|charts?|drawings?|tables?|"
+    r"examples?|snippets?|listings?|images?(?! of\b))\b|"
+    r"\ban? (example|figure|diagram|screenshot|illustration|drawing)\b(?! of\b)|"
+    r"\b(figure|fig\.|table|diagram|example|listing) \d|"
+    r"\b(shown|illustrated|depicted|pictured|drawn) (here|above|below)\b|"
+    r"\b(in|see|from) (the )?(figure|diagram|picture|screenshot|image)\b",
+    re.IGNORECASE,
+)
+# Names an example gives its parts ("If the master M1 fails, S2 and S3 will agree…", "node
+# A", "Client B"): meaningless without the example's drawing. Real names of that shape (the
+# L1 cache, Amazon S3, a W2 form) are not placeholders.
+_PLACEHOLDER = re.compile(
+    r"(?<![\w'/.-])(?!L[1-3]\b|W2\b)[A-Z]\d{1,2}(?![\w'/.-])|"
+    r"`[A-Z]\d{0,2}`|"
+    r"\b(?i:nodes?|instances?|servers?|replicas?|masters?|slaves?|primar(?:y|ies)|clients?|"
+    r"hosts?|machines?|shards?|sentinels?|process(?:es)?|users?|partitions?|computers?|peers?|"
+    r"sites?|regions?|clusters?|keys?|databases?|groups?|accounts?|consumers?)"
+    r" [A-HJ-Z](?![\w'\u2019&.-])|"
+    # Two bare capital letters standing for things ("B and C replicating"), not "Part B".
+    r"(?<!Part )(?<!Plan )(?<!Type )(?<!Form )(?<!Schedule )(?<!Section )\b[B-HJ-Z]\b"
+    r"(?![\w'\u2019&.-]).*(?<!Part )(?<!Plan )(?<!Type )(?<!Form )(?<!Schedule )"
+    r"(?<!Section )\b[A-HJ-Z]\b(?![\w'\u2019&.-])"
+)
+_REAL_NAME = re.compile(r"\b(Amazon|AWS) S3\b")
+# A word of prose: letters, maybe capitalised, maybe with punctuation around it. Commands,
+# flags, paths, numbers and `code spans` are not.
+_CODE_SPAN = re.compile(r"`[^`]*`")
+# A list item's bullet or number, or a footnote's number ("1 See Respond to…").
+_LIST_MARK = re.compile(r"^(?:[-*+\u2022]|\d+[.)]|\d{1,2}(?= [A-Z][a-z]))\s+")
+_LETTER = re.compile(r"[A-Za-z]")
+_PROSE_WORD = re.compile(r"^[(\"'\u201c]*[A-Za-z][a-z]*(?:['\u2019-][a-z]+)*[)\"'\u201d.,;:!?]*$")
+# What each kind of question is about, in the sentence: a pair is labelled with a kind only
+# when its answer shows it (an "error code" pair whose sentence holds no code misleads
+# whoever trains on the export). A limit is a figure: "goes over the limit" alone is not one.
+_LIMIT = re.compile(
+    r"\b(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|"
+    r"thirty|forty|fifty|sixty|ninety|hundred|thousand)\s?(%|percent|[kmgt]i?b|bytes?|bits?|ms|milliseconds?|seconds?|secs?|"
+    r"minutes?|mins?|hours?|days?|weeks?|months?|years?|times|x|keys?|fields?|elements?|items?|"
+    r"entries|members?|requests?|connections?|clients?|calls?|commands?|messages?|characters?|"
+    r"chars?|lines?|slots?|databases?|nodes?|replicas?|threads?|cents?|dollars?|pages?|"
+    r"copies|documents?|attempts?|users?|seats?)(?!\w)|"
+    r"[$\u20ac\u00a3]\s?\d|\b(maximum|minimum|max|min|at most|at least|up to|no more than|"
+    r"no less than|limits?|limited|quotas?|exceed(s|ed|ing)?|cap(ped)?)\b(\W+\w+){0,3}?\W+\d",
+    re.IGNORECASE,
+)
+_ERROR_CODE = re.compile(
+    # ERR_RATE_LIMITED or E1042 in prose; in `code` (GEORADIUS_RO is a command) or with more
+    # letters (SHA256) only in a sentence about errors, as below.
+    r"(?<![\w`])([A-Z][A-Z0-9]*_[A-Z0-9_]+|[A-Z]{1,2}\d{3,})(?![\w`])|"
+    r"\b(error|status|code|HTTP)\s+`?\d{3}\b|\b\d{3}\s+(error|status)\b|"
+    # Redis's error replies are also commands or plain words ("the OOM killer", "the
+    # READONLY command"): one counts as a code only in a sentence about errors.
+    r"^(?=.*\b(errors?|fails?|failed)\b).*(?<![\w-])-?([A-Z][A-Z0-9]*_[A-Z0-9_]+|"
+    r"[A-Z]{1,4}\d{3,}|ERR|WRONGTYPE|NOAUTH|NOPERM|OOM|MOVED|ASK|TRYAGAIN|"
+    r"CROSSSLOT|CLUSTERDOWN|BUSY|NOSCRIPT|LOADING|READONLY|MASTERDOWN|MISCONF|EXECABORT|"
+    r"NOREPLICAS|BUSYKEY|UNBLOCKED|NOPROTO)\b",
+)
+_STEP_VERBS = (
+    r"(click|open|run|set|use|go|select|enable|disable|choose|add|type|enter|call|send|"
+    r"configure|install|start|stop|restart|edit|create|remove|delete|sign|log|visit|contact|"
+    r"submit|apply|fill|complete|upload|download|check|specify|pass|print|mail|bring|"
+    r"request|register|renew|pay|make sure|ensure|file|get|ask|write|provide|show|return|"
+    r"keep|wait|read|copy|paste|test|verify|save|compare|right-click|double-click|tap|"
+    r"narrow|free|upgrade|switch|turn|follow|find|look|try|sign out|sign in)"
+)
+_HOW_TO = re.compile(
+    # An instruction, maybe after a leading clause ("If it keeps coming back, check…",
+    # "In Skylark, open…", "First, check…").
+    rf"^\W*([^,]{{0,80}}, )?{_STEP_VERBS}\b|"
+    r"\byou(?:'ll|\u2019ll| ll| will)? (can|should|need to|must|have to|may|will need to)"
+    rf" (also |then |now |first |still )?{_STEP_VERBS}\b|"
+    r"\bby (running|using|setting|calling|adding|sending|clicking|selecting|enabling|"
+    r"configuring|specifying|passing|editing|visiting|contacting|submitting|filling|"
+    r"completing|calling)\b",
+    re.IGNORECASE,
+)
+_CONDITION = re.compile(r"\b(if|when|whenever|unless|once|in case|as soon as)\b", re.I)
+_PLAN = re.compile(
+    # "plan" the noun, not the verb ("work with your team to plan and make decisions").
+    r"(?<!\bto )\bplans?\b(?! (to|and|on|ahead|for)\b)|"
+    r"\b(editions?|tiers?|subscriptions?|enterprise|premium|community edition|"
+    r"open source|unlike|compared (to|with)|not available|only available|available only|"
+    r"in contrast)\b",
+    re.IGNORECASE,
+)
+# A kind with no signal of its own, for a plain statement that shows none of the others:
+# used only when a run asks for it (and QUESTION_KINDS offers it); otherwise such a sentence
+# is not asked about rather than mislabelled.
+GENERAL_KIND = "fact"
+KIND_SIGNAL = {
+    "limits": _LIMIT,
+    "error_code": _ERROR_CODE,
+    "how_to": _HOW_TO,
     "what_if": _CONDITION,
-    "plan_difference": re.compile(r"\b(plan|only|not available|unlike|while)\b", re.I),
+    "plan_difference": _PLAN,
 }
 
 
@@ -62,36 +181,116 @@ class QuestionDraft(BaseModel):
 class Support:
     index: int
     sentence: str
+    # The kind of question the sentence answers (the pair's label), from the sentence itself.
+    kind: str = ""
 
 
 # --- choosing what to ask about ----------------------------------------------------------
 
 
-def support_candidates(*, text: str, kind: str) -> list[Support]:
-    """Sentences worth a question, best first: whole sentences of prose (not headings, code or
-    table rows, not ones that only make sense after the sentence before them) of 6 to 60
-    words, ranked by content words plus a bonus for what the kind of question is about
-    (figures for limits, codes for error codes, …). Ties keep text order."""
-    signal = _KIND_SIGNAL.get(kind)
+def sentence_unaskable(sentence: str) -> str | None:
+    """Why a sentence cannot be a pair's whole answer (None: it can): a reviewer must be able
+    to approve the pair from the pair alone, so the sentence must be whole prose that stands
+    on its own, showing nothing it refers to."""
+    words = len(sentence.split())
+    if not 6 <= words <= 60:
+        return f"{words} words, not 6 to 60"
+    if _MARKUP.match(sentence) or sentence.rstrip()[-1:] not in ".!":
+        return "not a whole sentence of prose (heading, table row, code or cut off)"
+    if _GLUED_HEADING.search(sentence) or _TERM_LABEL.match(sentence):
+        return "a heading or a term glued to the sentence (page extraction)"
+    if _NO_SUBJECT.match(sentence):
+        return "a summary with its subject left out (which command returns it?)"
+    if _POINTS_AT.search(sentence):
+        return "refers to a figure, table or example the pair cannot show"
+    if _NEEDS_CONTEXT.search(sentence):
+        return "only makes sense after the sentence before it"
+    if _PLACEHOLDER.search(_REAL_NAME.sub("", _CODE_SPAN.sub(_code_or_placeholder, sentence))):
+        return "names the parts of an example (M1, node A) the pair cannot show"
+    if _mostly_code(sentence):
+        return "mostly code or commands, little prose"
+    return None
+
+
+def _code_or_placeholder(span: re.Match) -> str:
+    """A `code span` drops out of the placeholder search, unless it is one (`A`, `M1`)."""
+    return span.group(0) if re.fullmatch(r"`[A-Z]\d{0,2}`", span.group(0)) else ""
+
+
+def _mostly_code(sentence: str) -> bool:
+    """Fewer than five words of prose, or prose under 60% of the sentence's words (numbers
+    and punctuation aside, so a phone number does not count as code; each word of a `code
+    span` does): a command line with a verb around it, which the question would have to
+    quote back."""
+    spans = sum(len(span.split()) for span in _CODE_SPAN.findall(sentence))
+    words = [w for w in _CODE_SPAN.sub(" ", sentence).split() if _LETTER.search(w)]
+    prose = [w for w in words if _PROSE_WORD.match(w)]
+    return len(prose) < 5 or len(prose) < 0.6 * (len(words) + spans)
+
+
+def sentence_kinds(sentence: str) -> list[str]:
+    """The kinds of question the sentence can answer, in their usual order."""
+    return [kind for kind, signal in KIND_SIGNAL.items() if signal.search(sentence)]
+
+
+def support_candidates(
+    *, text: str, kind: str, kinds: list[str] | None = None, taken: frozenset[str] = frozenset()
+) -> list[Support]:
+    """Sentences worth a question, best first, each labelled with the kind it answers.
+
+    Only sentences a pair can stand on (`sentence_unaskable`), not in `taken` (sentences
+    already asked about), and answering one of `kinds` (all kinds when None; any sentence
+    when GENERAL_KIND is among them): those showing `kind` first, then those showing another
+    of `kinds`, each group by content words. Ties keep text order."""
+    allowed = [k for k in (kinds or list(KIND_SIGNAL)) if k in KIND_SIGNAL]
+    general = GENERAL_KIND in (kinds or [])
     scored = []
-    for index, sentence in enumerate(sentences_split(text)):
-        words = len(sentence.split())
-        if not 6 <= words <= 60 or _MARKUP.match(sentence) or sentence.rstrip()[-1:] not in ".!":
+    for index, sentence in enumerate(_sentences(text)):
+        if sentence in taken or sentence_unaskable(sentence):
             continue
-        if _NEEDS_CONTEXT.search(sentence):
-            continue
-        score = len(gates.content_words(sentence)) + (
-            4 if signal and signal.search(sentence) else 0
+        shown = [k for k in sentence_kinds(sentence) if k in allowed] or (
+            [GENERAL_KIND] if general else []
         )
-        scored.append((-score, index, sentence))
-    return [Support(index, sentence) for _, index, sentence in sorted(scored)]
+        if not shown:
+            continue
+        label = kind if kind in shown else shown[0]
+        rank = (label != kind, -len(gates.content_words(sentence)), index)
+        scored.append((rank, Support(index, sentence, label)))
+    return [support for _, support in sorted(scored, key=lambda item: item[0])]
 
 
-def support_for_slot(*, text: str, kind: str, n: int) -> Support | None:
-    """The n-th pair of a chunk asks about its n-th best sentence, so pairs of one chunk
-    differ."""
-    candidates = support_candidates(text=text, kind=kind)
-    return candidates[n % len(candidates)] if candidates else None
+def sentence_normal(sentence: str) -> str:
+    """A sentence as a pair quotes it (and as it is compared with earlier pairs' quotes):
+    spacing aside, without the bullet or number of a list item, which is no part of an
+    answer and would otherwise make the same sentence look new."""
+    return _LIST_MARK.sub("", " ".join(sentence.split()))
+
+
+def _sentences(text: str) -> list[str]:
+    return [sentence_normal(sentence) for sentence in sentences_split(text)]
+
+
+def support_missing(*, text: str, kinds: list[str] | None, taken: frozenset[str]) -> str:
+    """Why no sentence of `text` was chosen, in a reviewer's words."""
+    standalone = [s for s in _sentences(text) if not sentence_unaskable(s)]
+    if not standalone:
+        return (
+            "no sentence of this chunk can be an answer on its own (whole prose of 6 to 60 "
+            "words, not mostly code, referring to no figure, example or earlier sentence)"
+        )
+    if all(s in taken for s in standalone):
+        return "every sentence of this chunk worth asking about already has a pair"
+    wanted = ", ".join(kinds or KIND_SIGNAL)
+    return f"no sentence of this chunk answers a question of the kinds asked for ({wanted})"
+
+
+def support_choose(
+    *, text: str, kind: str, kinds: list[str] | None = None, taken: frozenset[str] = frozenset()
+) -> Support | None:
+    """The sentence a new pair asks about: the best one nobody has asked about yet (pairs of
+    one chunk, and pairs of later runs, ask about other sentences)."""
+    candidates = support_candidates(text=text, kind=kind, kinds=kinds, taken=taken)
+    return candidates[0] if candidates else None
 
 
 # --- the prompt ------------------------------------------------------------------------------
@@ -127,7 +326,7 @@ def pair_checks(
     examples = prompt_example_texts()
     limit = settings.SYNTHETIC_COPY_LIMIT
     results = [
-        gates.gate_is_question(text=question),
+        question_form(question=question),
         gates.gate_not_an_id(name="question", text=question),
         gates.gate_not_prompt_copy(name="question", text=question, examples=examples, limit=limit),
         gates.gate_not_empty(name="answer", text=answer),
@@ -153,6 +352,30 @@ def pair_checks(
         results.append(gates.gate_round_trip(rank=rank, k=settings.SYNTHETIC_ROUND_TRIP_K))
     results.append(duplicate_gate(vector=question_vector, before=before))
     return results
+
+
+# What a question starts with, possibly after a short lead-in ("For a Pro workspace, how…").
+_ASKS = re.compile(
+    r"^([^,?]{1,60}, )?(what|which|who|whom|whose|when|where|why|how|is|are|am|was|were|do|"
+    r"does|did|can|could|should|shall|will|would|may|might|must|has|have|had)\b",
+    re.IGNORECASE,
+)
+
+
+_DEICTIC = re.compile(r"\b(this|these|those)\b|\b(above|below)\?", re.IGNORECASE)
+
+
+def question_form(*, question: str) -> gates.GateResult:
+    """gates.gate_is_question, stricter for generated text: the model also turns the
+    sentence itself into a "question" by ending it with a question mark ("Confirm your email
+    address … safe?"), which no reviewer can approve, so a question must start like one."""
+    result = gates.gate_is_question(text=question)
+    if result.passed and not _ASKS.match(question.strip()):
+        return gates.GateResult(result.name, False, "does not start like a question")
+    if result.passed and _DEICTIC.search(question):
+        # "What is the format for this output?": which output, the pair does not say.
+        return gates.GateResult(result.name, False, "points at something it does not name")
+    return result
 
 
 def round_trip_rank(*, question: str, vector, chunk: Chunk, quote: str) -> int | None:

@@ -226,3 +226,14 @@ def exportable_sizes() -> dict[str, int]:
     """Exportable pairs per product line name, as the export groups them ("(none)": no line)."""
     rows = QAPair.objects.exportable().values("product_line__name").annotate(n=Count("id"))
     return {row["product_line__name"] or "(none)": row["n"] for row in rows}
+
+
+def sentences_asked(*, run: GenerationRun, sentences: list[str]) -> frozenset[str]:
+    """Which of `sentences` (spacing normalised) a pair already asks about: any pair of `run`,
+    and pairs of earlier runs unless they were rejected (by a reviewer or by the checks), so
+    a new run asks about what has not been asked rather than again about the same sentence."""
+    if not sentences:
+        return frozenset()
+    rejected = [QAPair.Status.REJECTED, QAPair.Status.FAILED_CHECKS]
+    quotes = QAPair.objects.filter(quote__in=sentences).filter(Q(run=run) | ~Q(status__in=rejected))
+    return frozenset(quotes.values_list("quote", flat=True).distinct())

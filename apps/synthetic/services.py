@@ -17,6 +17,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.knowledge import embedding
+from apps.knowledge.chunking import sentences_split
 from apps.knowledge.models import Chunk
 from apps.llm import gates
 from apps.llm.services import StructuredResult, structured_generate
@@ -28,7 +29,7 @@ from apps.synthetic.models import (
     QAPair,
     Review,
 )
-from apps.synthetic.selectors import duplicate_earliest, reviewable_q
+from apps.synthetic.selectors import duplicate_earliest, reviewable_q, sentences_asked
 
 logger = logging.getLogger(__name__)
 KIND_LABELS = dict(QUESTION_KINDS)
@@ -291,8 +292,12 @@ def pair_generate(
     the pair as pending, rejected by checks (with the reasons) or invalid (with the raw
     output). With a lease, the pair is written only while the lease is held; a unit someone
     else has written meanwhile is not written again (None is returned)."""
-    nth = slot % run.per_chunk if slot is not None else 0
-    support = quality.support_for_slot(text=chunk.text, kind=kind, n=nth)
+    sentences = [quality.sentence_normal(s) for s in sentences_split(chunk.text)]
+    # Sentences this run, or an earlier pair still standing, already asks about: the next
+    # best sentence gets the question instead.
+    taken = sentences_asked(run=run, sentences=sentences)
+    kinds = run.kinds or None
+    support = quality.support_choose(text=chunk.text, kind=kind, kinds=kinds, taken=taken)
     pair = QAPair(
         run=run,
         chunk=chunk,
@@ -300,25 +305,27 @@ def pair_generate(
         document_id=chunk.document_id,
         product_line_id=chunk.product_line_id,
         source_text=chunk.text,
-        kind=kind,
+        # The label the sentence bears out (the slot's kind when it can).
+        kind=support.kind if support is not None else kind,
     )
     if support is None:
-        _pair_unaskable(pair)
+        _pair_unaskable(pair, quality.support_missing(text=chunk.text, kinds=kinds, taken=taken))
     else:
         _pair_draft(pair, support, backend)
     return _pair_save(pair, run=run, slot=slot, lease=lease)
 
 
-def _pair_unaskable(pair: QAPair) -> None:
-    """No whole prose sentence to ask about (a table, code, a list of links): the model is
-    not asked; the pair is kept, rejected by checks, so the count stays honest."""
+def _pair_unaskable(pair: QAPair, detail: str) -> None:
+    """No sentence to ask about (a table, code, a list of links, a figure's legend, or all
+    asked already): the model is not asked; the pair is kept, rejected by checks, so the
+    count stays honest."""
     pair.status = QAPair.Status.FAILED_CHECKS
     pair.question = pair.answer = pair.quote = ""
     pair.checks = [
         {
             "name": "has a sentence to ask about",
             "passed": False,
-            "detail": "no whole prose sentence of 6 to 60 words in this chunk",
+            "detail": detail,
             "version": 1,
         }
     ]
@@ -475,13 +482,9 @@ def pair_review(
         _review_check(locked, user)
         if version is not None and version != locked.version:
             raise EditConflict(locked)
+        shown = _pair_text(locked)
         if decision == Review.Decision.APPROVE:
-            edited = _edits_apply(
-                locked,
-                user,
-                note or reason,
-                {"question": question, "answer": answer, "quote": quote},
-            )
+            edited = _edits_apply(locked, {"question": question, "answer": answer, "quote": quote})
             if not locked.question.strip() or not locked.answer.strip():
                 raise ReviewError("A pair needs a question and an answer to be approved.")
             _checks_require_pass(locked)
@@ -506,6 +509,7 @@ def pair_review(
             )
             if approvals >= locked.run.required_approvals:
                 locked.status = QAPair.Status.APPROVED
+            _decision_log(locked, user, shown, decision=decision, note=note or reason)
         else:
             if reason not in dict(Review.REASONS):
                 raise ReviewError("Choose why the pair is rejected.")
@@ -518,6 +522,7 @@ def pair_review(
                 version=locked.version,
             )
             locked.status = QAPair.Status.REJECTED
+            _decision_log(locked, user, shown, decision=decision, reason=reason, note=note)
         locked.claimed_by, locked.claimed_until = None, None
         locked.save(
             update_fields=[
@@ -577,25 +582,38 @@ def _review_check(pair: QAPair, user) -> None:
         raise ReviewError("You have already reviewed this pair; it needs another reviewer.")
 
 
-def _edits_apply(pair: QAPair, user, why: str, changes: dict) -> bool:
-    """Apply a reviewer's edits; each changed field goes to the append-only edit log, and
-    any change raises the pair's version."""
-    from apps.oversight.services import edit_log_record
+def _pair_text(pair: QAPair) -> dict[str, str]:
+    return {"question": pair.question, "answer": pair.answer, "quote": pair.quote}
 
+
+def _decision_log(pair: QAPair, user, shown: dict[str, str], **decision) -> None:
+    """The one decision-log entry of a review (approval with or without edits, rejection),
+    written in the review's transaction: the text as the reviewer found it and as it is now."""
+    from apps.oversight.services import Area, decision_record
+
+    decision_record(
+        area=Area.QA,
+        object_type=pair._meta.label_lower,
+        object_id=pair.pk,
+        object_version=pair.version,
+        editor=user,
+        before=shown,
+        after=_pair_text(pair),
+        product_line=pair.product_line.name if pair.product_line_id else "",
+        model=pair.model,
+        prompt_version=pair.prompt_version,
+        ai_created_at=pair.created_at,
+        **decision,
+    )
+
+
+def _edits_apply(pair: QAPair, changes: dict) -> bool:
+    """Apply a reviewer's edits; any change raises the pair's version (the review's
+    decision-log entry records before and after)."""
     edited = False
     for field, new in changes.items():
         if new is None or normalise(new) == normalise(getattr(pair, field)):
             continue
-        edit_log_record(
-            obj=pair,
-            field=field,
-            before=getattr(pair, field),
-            after=new.strip(),
-            editor=user,
-            reason=why,
-            model=pair.model,
-            prompt_version=pair.prompt_version,
-        )
         setattr(pair, field, new.strip())
         edited = True
     if edited:

@@ -54,6 +54,9 @@ class Ticket(models.Model):
         on_delete=models.SET_NULL,
         related_name="tickets",
     )
+    # Draft versions asked for so far (on creation, then each regenerate): the drafting task
+    # writes exactly this version, so a repeated task cannot make a second draft.
+    drafts_requested = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

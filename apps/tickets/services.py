@@ -6,7 +6,7 @@ import hashlib
 import io
 import json
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -30,6 +30,22 @@ FIELDS = (
     "priority",
 )
 REQUIRED = ("external_id", "body")
+
+# What happens to every new ticket (drafting a reply) lives in apps above this one; they
+# register here when Django starts, so each door that creates tickets tells them.
+_created_listeners: list[Callable[[list[int]], None]] = []
+
+
+def tickets_created_listen(listener: Callable[[list[int]], None]) -> None:
+    if listener not in _created_listeners:
+        _created_listeners.append(listener)
+
+
+def _tickets_created(ids: list[int]) -> None:
+    """Called inside the creating transaction: listeners queue their work on commit."""
+    for listener in _created_listeners:
+        listener(ids)
+
 
 # Column names helpdesk exports use for our fields, after normalising (lower case, spaces and
 # hyphens as underscores). The canonical name wins when a file has both.
@@ -265,11 +281,15 @@ def ticket_get_or_create(
     if errors:
         raise TicketInvalid(errors)
     # get_or_create relies on the unique constraint: two concurrent posts make one ticket.
-    return Ticket.objects.get_or_create(
-        source=source,
-        external_id=values.pop("external_id"),
-        defaults={**values, "created_by": created_by, "api_client": api_client},
-    )
+    with transaction.atomic():
+        ticket, created = Ticket.objects.get_or_create(
+            source=source,
+            external_id=values.pop("external_id"),
+            defaults={**values, "created_by": created_by, "api_client": api_client},
+        )
+        if created:
+            _tickets_created([ticket.pk])
+    return ticket, created
 
 
 def web_external_id() -> str:
@@ -368,6 +388,7 @@ def _tickets_insert(
             first_line[external_id] = line
             new.append(Ticket(**values, source=source, created_by=created_by))
         created = Ticket.objects.bulk_create(new, batch_size=500)
+        _tickets_created([ticket.pk for ticket in created])
     report.skipped = len(report.skipped_rows)
     report.created = len(created)
     report.created_ids = [ticket.pk for ticket in created]

@@ -1,4 +1,4 @@
-"""Benchmarks: `python -m tests.bench [ingest|query|llm|search|qa ...] [--files N]
+"""Benchmarks: `python -m tests.bench [ingest|query|llm|search|qa|oversight|drafts ...] [--files N]
 [--sizes 10000,100000] [--queries N] [--raw-mb MB] [--chunks N]`.
 
 Each figure is compared with a reference measured in the same run on the same machine (raw
@@ -35,7 +35,7 @@ def main() -> None:
         "--chunks", type=int, default=100, help="Chunks per corpus for the Q&A quality run."
     )
     args = parser.parse_args()
-    benches = ["ingest", "query", "llm", "search", "qa"]
+    benches = ["ingest", "query", "llm", "search", "qa", "oversight", "drafts"]
     args.which = args.which or benches
     if set(args.which) - set(benches):
         parser.error(f"choose from: {', '.join(benches)}")
@@ -64,6 +64,14 @@ def main() -> None:
         report["search"] = search.run(queries=args.queries, raw_mb=args.raw_mb)
     if "qa" in args.which:
         report["qa"] = qa_quality.run(chunks=args.chunks)
+    if "oversight" in args.which:
+        from tests.bench import oversight
+
+        report["oversight"] = oversight.run()
+    if "drafts" in args.which:
+        from tests.bench import drafts
+
+        report["drafts"] = drafts.run(questions=min(args.queries, 60))
     RESULTS.mkdir(exist_ok=True)
     text = json.dumps(report, indent=2, sort_keys=True)
     (RESULTS / "latest.json").write_text(text)

@@ -8,8 +8,12 @@ otherwise passing pairs that round-trip, distinct questions in the queue, pairs 
 whose question or answer is an id or a prompt example (must be 0), the reasons pairs were
 refused, and the best and worst examples."""
 
+import json
+import os
+import re
 import time
 from collections import Counter
+from pathlib import Path
 
 from django.conf import settings
 
@@ -21,6 +25,7 @@ from apps.synthetic import quality, services
 from apps.synthetic.models import QAPair
 
 DATA = settings.BASE_DIR.parent / "shared" / "data"
+RESULTS = Path(__file__).resolve().parent / "results"
 CORPORA = {
     "doc2dial": lambda: [
         knowledge.UploadedFile(
@@ -80,6 +85,7 @@ def _summary(run) -> dict:
         or _is_copy(p.question)
         or _is_copy(p.answer)
     ]
+    ranked = sorted(queued, key=_similarity, reverse=True)
     return {
         "pairs": len(pairs),
         "passed_every_check": len(queued),
@@ -92,8 +98,21 @@ def _summary(run) -> dict:
         "distinct_questions_in_queue": len({p.question.lower() for p in queued}),
         "queued_with_id_or_prompt_example": len(bad),
         "refused_by_check": dict(reasons.most_common()),
+        # Why the model was not asked at all: nothing that stands as an answer, or nothing
+        # that answers one of the run's kinds of question (the label must be true).
+        "not_asked_because": dict(
+            Counter(
+                c["detail"].split(" (")[0]
+                for p in refused
+                for c in p.failed_checks
+                if c["name"] == "has a sentence to ask about"
+            ).most_common()
+        ),
         "attempts_per_pair": round(sum(c.attempts for c in calls) / len(calls), 2) if calls else 0,
-        "examples_queued": [[p.question, p.answer[:160]] for p in queued[:6]],
+        # Best and worst of the queue by how close question and answer are (the
+        # answerability check's similarity): what a reviewer meets at either end.
+        "best_queued": [[p.kind, p.question, p.answer] for p in ranked[:3]],
+        "worst_queued": [[p.kind, p.question, p.answer] for p in ranked[::-1][:3]],
         "examples_refused": [
             [p.question, p.answer[:120], [c["detail"] for c in p.failed_checks][:2]]
             for p in refused[:4]
@@ -101,14 +120,29 @@ def _summary(run) -> dict:
     }
 
 
+def _loaded(name: str) -> list[int]:
+    """The corpus as an earlier run of this bench ingested it (QA_BENCH_REUSE=1: iterate on
+    the prompt or the checks without ingesting again)."""
+    redis = Document.objects.filter(external_id__startswith="redis/")
+    documents = redis if name == "redis-docs" else Document.objects.exclude(pk__in=redis)
+    return sorted(documents.values_list("pk", flat=True))
+
+
 def run(*, chunks: int) -> dict:
-    Document.objects.all().delete()
+    reuse = os.environ.get("QA_BENCH_REUSE") == "1" and Document.objects.exists()
+    if not reuse:
+        Document.objects.all().delete()
     QAPair.objects.all().delete()
     report = {}
-    for name in CORPORA:
-        documents = _load(name)
+    everything = {}
+    # QA_BENCH_CORPORA=redis-docs: one corpus only, while iterating.
+    names = [n for n in os.environ.get("QA_BENCH_CORPORA", "").split(",") if n] or CORPORA
+    for name in names:
+        documents = _loaded(name) if reuse else _load(name)
+        # QA_BENCH_KINDS=…,fact: measure kinds the product does not offer yet.
+        kinds = [k for k in os.environ.get("QA_BENCH_KINDS", "").split(",") if k]
         generation = services.generation_run_create(
-            kinds=[], per_chunk=1, chunk_limit=chunks, seed=7, documents=documents
+            kinds=kinds, per_chunk=1, chunk_limit=chunks, seed=7, documents=documents
         )
         started = time.perf_counter()
         services.generation_run_execute(run_id=generation.pk)
@@ -119,4 +153,27 @@ def run(*, chunks: int) -> dict:
             "seconds": round(time.perf_counter() - started, 1),
             **_summary(generation),
         }
+        everything[name] = [_pair_row(p) for p in generation.pairs.order_by("id")]
+    # Every pair with its checks, for reading what the figures stand for.
+    (RESULTS / "qa_pairs.json").write_text(json.dumps(everything, indent=1, ensure_ascii=False))
     return report
+
+
+def _pair_row(pair) -> dict:
+    return {
+        "status": pair.status,
+        "kind": pair.kind,
+        "question": pair.question,
+        "answer": pair.answer,
+        "failed": [f"{c['name']}: {c['detail']}" for c in pair.failed_checks],
+        "raw": pair.raw_output if pair.status == QAPair.Status.NEEDS_HUMAN else "",
+    }
+
+
+def _similarity(pair) -> float:
+    """The answerability check's embedding similarity, as stored with the pair."""
+    for check in pair.checks:
+        found = re.match(r"similarity (-?[\d.]+)", check["detail"])
+        if check["name"] == "answerable from the source" and found:
+            return float(found.group(1))
+    return 0.0

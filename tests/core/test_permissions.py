@@ -7,9 +7,12 @@ cannot ship without deciding who may open it.
 import re
 
 import pytest
+from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from apps.oversight.models import EditLogEntry
+from apps.oversight.services import decision_record
 from apps.synthetic.models import QAPair
 from apps.tickets.models import Ticket
 from tests import factories
@@ -40,6 +43,11 @@ VIEWS = {
     "tickets:detail": ("ticket", ALL),
     "tickets:new": (None, LEAD_ONLY),
     "tickets:import": (None, LEAD_ONLY),
+    "oversight:dashboard": (None, LEAD_ONLY),
+    "oversight:log": (None, LEAD_ONLY),
+    "oversight:entry": ("decision", LEAD_ONLY),
+    "oversight:export": ("log_export", LEAD_ONLY),
+    "oversight:plotly_js": (None, ALL),
 }
 # POST-only views, checked with POST (a GET would stop at 405 and prove nothing about roles).
 POST_VIEWS = {
@@ -103,6 +111,15 @@ def objects(db):
         verified=True,
     )
     export = FinetuneExport.objects.create(format="chat", train="", validation="", sha256="x")
+    with transaction.atomic():
+        decision = decision_record(
+            area=EditLogEntry.Area.QA,
+            object_type="synthetic.qapair",
+            object_id=pair.pk,
+            object_version=1,
+            decision=EditLogEntry.Decision.APPROVE,
+            editor=None,
+        )
     return {
         "document": {"pk": document.pk},
         "chunk": {"pk": chunk.pk},
@@ -112,6 +129,8 @@ def objects(db):
         "pair": {"pk": pair.pk},
         "export": {"pk": export.pk, "part": "train"},
         "ticket": {"pk": Ticket.objects.create(external_id="perm", body="Perm", source="web").pk},
+        "decision": {"pk": decision.pk},
+        "log_export": {"fmt": "csv"},
     }
 
 

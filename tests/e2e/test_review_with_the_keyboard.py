@@ -60,4 +60,4 @@ def test_a_reviewer_works_the_queue_with_the_keyboard(page, live_server):
         third.pk: "rejected",
         fourth.pk: "pending",
     }
-    assert EditLogEntry.objects.get().after == "Thirty days on the Pro plan."
+    assert EditLogEntry.objects.get(edited=True).after["answer"] == "Thirty days on the Pro plan."

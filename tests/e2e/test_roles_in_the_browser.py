@@ -15,6 +15,7 @@ LEAD_LINKS = [
     "Generate Q&A",
     "Export",
     "Model telemetry",
+    "Oversight",
 ]
 
 

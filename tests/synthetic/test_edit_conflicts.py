@@ -95,7 +95,7 @@ def test_two_reviewers_editing_at_once_through_the_screens_lose_nothing():
     _edit(bob, pair, _shown_version(body), "Bob's <b>own</b> answer.")
     pair.refresh_from_db()
     assert pair.answer == "Bob's <b>own</b> answer." and pair.version == 3
-    assert list(EditLogEntry.objects.order_by("id").values_list("after", flat=True)) == [
+    assert list(EditLogEntry.objects.order_by("id").values_list("after__answer", flat=True)) == [
         "Thirty days, on the Pro plan.",
         "Bob's <b>own</b> answer.",
     ]

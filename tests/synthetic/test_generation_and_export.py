@@ -136,17 +136,17 @@ def reviewed(demo_docs, settings):
 
 
 def test_edits_are_logged_with_before_after_editor_and_reason(reviewed):
-    entry = EditLogEntry.objects.get()
+    entry = EditLogEntry.objects.get(edited=True)
     pair = reviewed["pairs"][1]
-    assert (entry.object_type, entry.object_id, entry.field) == (
+    assert (entry.object_type, entry.object_id, entry.changed_fields) == (
         "synthetic.qapair",
         pair.pk,
-        "answer",
+        ["answer"],
     )
-    assert entry.before == pair.answer  # the source sentence the AI chose
-    assert entry.after == "An edited, better answer."
+    assert entry.before["answer"] == pair.answer  # the source sentence the AI chose
+    assert entry.after["answer"] == "An edited, better answer."
     assert entry.editor == reviewed["lead"] and entry.editor_role == "Support lead"
-    assert entry.reason == "more precise" and "+An edited" in entry.diff
+    assert entry.note == "more precise" and "+An edited" in entry.diff
     assert entry.model == "script" and entry.prompt_version.startswith("qa_question@")
 
 

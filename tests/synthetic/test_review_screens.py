@@ -63,8 +63,8 @@ def test_editing_then_approving_logs_each_change(client):
     pair.refresh_from_db()
     assert pair.status == QAPair.Status.APPROVED and pair.answer == "Thirty days on the Pro plan."
     entry = EditLogEntry.objects.get()
-    assert (entry.field, entry.before, entry.editor, entry.reason) == (
-        "answer",
+    assert (entry.decision, entry.edited, entry.changed_fields) == ("approve", True, ["answer"])
+    assert (entry.before["answer"], entry.editor, entry.note) == (
         "30 days on Pro.",
         reviewer,
         "clearer",

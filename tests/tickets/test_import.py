@@ -50,7 +50,7 @@ def test_imported_fields_keep_multi_line_bodies_quotes_and_empty_fields(product_
     assert (first.customer_name, first.customer_email) == ("Ana Ruiz", "ana@example.com")
     assert first.product_line == product_lines["pro"]
     assert first.priority == Ticket.Priority.HIGH
-    assert first.source == Ticket.Source.IMPORT and first.status == Ticket.Status.NEW
+    assert first.source == Ticket.Source.IMPORT and first.status == Ticket.Status.DRAFTING
     # The BOM is not part of the first header, so "Ticket ID" was recognised at all.
     empty = tickets["HD-1002"]
     assert (empty.customer_name, empty.customer_email) == ("", "")
@@ -204,3 +204,13 @@ def test_the_command_refuses_an_unreadable_file_with_exit_code_2(db, tmp_path):
     with pytest.raises(CommandError, match="Nothing imported: No column for external_id") as e:
         call_command("import_tickets", str(path))
     assert e.value.returncode == 2
+
+
+def test_every_imported_ticket_is_queued_for_its_first_draft_on_commit(
+    db, django_capture_on_commit_callbacks
+):
+    data = b"id,message\nA-1,First\nA-2,Second\nA-3,Third\n"
+    with django_capture_on_commit_callbacks() as queued:
+        report = tickets_import(data=data, filename="t.csv")
+    assert report.created == 3 and len(queued) == 3
+    assert set(Ticket.objects.values_list("status", "drafts_requested")) == {("drafting", 1)}

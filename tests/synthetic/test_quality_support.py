@@ -1,0 +1,285 @@
+"""Which sentence a generated pair asks about: only one a reviewer can approve as the whole
+answer (no figure, example placeholder or code it leans on), labelled with the kind of
+question the sentence itself answers, and never one an earlier pair already asks about.
+
+The sentences are real ones, from ../shared/data/redis-docs and ../shared/data/doc2dial."""
+
+import pytest
+
+from apps.knowledge.models import Chunk
+from apps.synthetic import quality, services
+from apps.synthetic.models import QAPair
+from tests import factories
+from tests.fakes import ScriptedBackend, fact_question
+
+# Real sentences a pair can stand on, one per kind of question.
+WHAT_IF = "If you request details about non-existing commands, their return position will be nil."
+LIMITS = (
+    "You must register your vehicle at the DMV within 180 days of the effective date on your "
+    "insurance ID card."
+)
+HOW_TO = (
+    "You can use your ID and password to log in on any computer that can access the Internet "
+    "with an acceptable connection."
+)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # redis-docs
+        "In the next figure, the blue box represents our query.",
+        "Consequently, the number of total queries performed per second initially increases "
+        "almost linearly with longer pipelines, and eventually reaches 10 times the baseline "
+        "obtained without pipelining, as shown in this figure.",
+        # doc2dial
+        "The table only provides an estimate of how many work credits you need.",
+        "The fees listed in the chart are for commercial vehicles that weigh less than 18,000 lbs.",
+        "Here is an example to show how your refund amount is determined.",
+        "In the example , you would not be eligible for discharge of any loans you received "
+        "for Program A, because the school s closure did not prevent you from completing that "
+        "program.",
+    ],
+)
+def test_a_sentence_about_a_figure_table_or_example_is_never_asked_about(sentence):
+    assert "figure, table or example" in quality.sentence_unaskable(sentence)
+    assert quality.support_candidates(text=f"{sentence} {WHAT_IF}", kind="what_if") == [
+        quality.Support(1, WHAT_IF, "what_if")
+    ]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "If the master M1 fails, S2 and S3 will agree about the failure and will be able to "
+        "authorize a failover, making clients able to continue.",
+        "We have a setup with node A acting as master, with persistence turned down, and "
+        "nodes B and C replicating from node A.",
+        "If you are using Redis as a cache, it could be handy that Client B is still able to "
+        "write to the old master, even if its data will be lost.",
+        "Even if `B` is writable, C will not see `B` writes and will instead have identical "
+        "dataset as the master instance `A`.",
+    ],
+)
+def test_a_sentence_naming_the_parts_of_an_example_is_never_asked_about(sentence):
+    assert "parts of an example" in quality.sentence_unaskable(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "* `cluster_current_epoch`: The local `Current Epoch` variable.",
+        "* `ASYNC`: Asynchronously flush the libraries.",
+        "Shebang format: `#!<engine name> name=<library name>`.",
+    ],
+)
+def test_a_sentence_that_is_mostly_code_is_never_asked_about(sentence):
+    assert quality.sentence_unaskable(quality.sentence_normal(sentence)) is not None
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # Names that look like placeholders but are real, words that look like figure words.
+        "RDB is very good for disaster recovery, being a single compact file that can be "
+        "transferred to far data centers, or onto Amazon S3 (possibly encrypted).",
+        "The next step is to generate the core dump, that is the image of the memory of the "
+        "running Redis process.",
+        "In Lua, these names of input keys are available to the function as a table that is "
+        "the callback's first argument.",
+        # Code inside prose, and a phone number, are not "mostly code".
+        "Redis 2.2 introduced new bit and byte level operations: `GETRANGE`, `SETRANGE`, "
+        "`GETBIT` and `SETBIT`.",
+        "People who are deaf or hard of hearing can call our toll - free TTY number , 1 - 800 "
+        "- 325 - 0778.",
+        WHAT_IF,
+        LIMITS,
+    ],
+)
+def test_a_sentence_that_stands_on_its_own_is_kept(sentence):
+    assert quality.sentence_unaskable(sentence) is None
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # doc2dial: headings glued to the sentence by the page's extraction.
+        "Immigration Status To prove your U.S. immigration status , you must show us your "
+        "current U.S. immigration document.",
+        "If you are under 18 If you are under age 18 , you must wait at least 6 months from "
+        "the date you received your learner permit to schedule your road test.",
+        # redis-docs: a definition list's term, a command summary without its subject.
+        "**REPLACE:** appends the restored libraries to the existing libraries, replacing any "
+        "existing ones in case of name collisions.",
+        "**SET** `<encoding>` `<offset>` `<value>` -- Set the specified bit field and returns "
+        "its old value.",
+        "Return the username the current connection is authenticated with.",
+    ],
+)
+def test_a_sentence_a_reviewer_could_not_take_as_an_answer_is_never_asked_about(sentence):
+    assert quality.sentence_unaskable(sentence) is not None
+
+
+def test_a_list_item_or_footnote_number_is_no_part_of_the_answer():
+    assert quality.sentence_normal(f"* {WHAT_IF}") == WHAT_IF
+    assert quality.sentence_normal(f"3. {WHAT_IF}") == WHAT_IF
+    # doc2dial's footnote numbers: once dropped, "See …" is refused as needing context.
+    footnote = "1 See Respond to DMV insurance letters and orders [1] for instructions."
+    assert quality.sentence_normal(footnote).startswith("See Respond")
+    assert quality.sentence_unaskable(quality.sentence_normal(footnote)) is not None
+
+
+# --- the kind label comes from the sentence --------------------------------------------------
+
+
+def test_the_kind_label_is_what_the_chosen_sentence_shows_not_what_the_slot_asked_for():
+    (support,) = quality.support_candidates(text=WHAT_IF, kind="error_code")
+    assert support.kind == "what_if"
+    code = "If a client goes over the limit, it gets the error ERR_RATE_LIMITED and a header."
+    assert quality.support_candidates(text=f"{WHAT_IF} {code}", kind="error_code")[0] == (
+        quality.Support(1, code, "error_code")
+    )
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # An OOM killer and a READONLY command are not error codes.
+        "If Linux does not have swap set up, and your Redis instance accidentally consumes too "
+        "much memory, Redis can crash when it is out of memory, or the Linux kernel OOM killer "
+        "can kill the Redis process.",
+        "Read-only replicas in a Redis Cluster will redirect it to the master instance even if "
+        "the connection is in read-only mode (see the `READONLY` command of Redis Cluster).",
+        # Command names and algorithms, seen labelled "error code" on redis-docs.
+        "The two variants are called `GEORADIUS_RO` and `GEORADIUSBYMEMBER_RO`, and can safely "
+        "be used in replicas.",
+        "A Redis hashed password is hashed with SHA256 and translated into a hexadecimal string.",
+    ],
+)
+def test_a_word_in_capitals_is_no_error_code_outside_a_sentence_about_errors(sentence):
+    assert "error_code" not in quality.sentence_kinds(sentence)
+
+
+def test_plan_the_verb_is_no_difference_between_plans():
+    # doc2dial, labelled "differences between product lines" before.
+    verb = (
+        "You ll be an active member of the team , and you ll work with your team to plan and "
+        "make decisions to meet your personal health goals."
+    )
+    assert "plan_difference" not in quality.sentence_kinds(verb)
+    noun = (
+        "The Income-Sensitive Repayment Plan is available to low-income borrowers who have "
+        "Federal Family Education Loan (FFEL) Program loans."
+    )
+    assert "plan_difference" in quality.sentence_kinds(noun)
+
+
+def test_the_demo_docs_error_codes_are_error_codes():
+    for sentence in (
+        "E1042 means the session token has expired or was revoked, for example after a "
+        "password change.",
+        "ERR_SYNC_TIMEOUT means the desktop client could not finish an upload within 120 seconds.",
+    ):
+        assert "error_code" in quality.sentence_kinds(sentence)
+
+
+def test_a_sentence_showing_none_of_the_run_kinds_is_not_asked_about():
+    assert quality.support_candidates(text=WHAT_IF, kind="limits", kinds=["limits"]) == []
+    # Unless the run asks for plain facts too.
+    (support,) = quality.support_candidates(
+        text=WHAT_IF, kind="limits", kinds=["limits", quality.GENERAL_KIND]
+    )
+    assert support.kind == quality.GENERAL_KIND
+
+
+@pytest.fixture
+def chunk(db):
+    """A chunk of three real sentences a pair can stand on, and one it cannot."""
+    chunk = factories.chunk()
+    Chunk.objects.filter(pk=chunk.pk).update(
+        text=(
+            "In the next figure, the blue box represents our query.\n\n"
+            f"{WHAT_IF} {LIMITS}\n\n* {HOW_TO}"
+        )
+    )
+    chunk.refresh_from_db()
+    return chunk
+
+
+def _run(chunk, *, per_chunk=1, kinds=("error_code",)):
+    run = services.generation_run_create(
+        kinds=list(kinds), per_chunk=per_chunk, chunk_limit=1, documents=[chunk.document_id]
+    )
+    backend = ScriptedBackend(when_empty=fact_question)
+    services.generation_run_execute(run_id=run.pk, backend=backend)
+    return run, backend
+
+
+def _asked(backend) -> list[str]:
+    return [prompt.rsplit("Fact: ", 1)[1].split("\n", 1)[0] for prompt in backend.prompts]
+
+
+def test_a_pair_of_an_error_code_run_without_any_code_is_labelled_by_its_sentence(chunk):
+    run, _ = _run(chunk, kinds=["error_code", "what_if", "limits"])
+    (pair,) = run.pairs.all()
+    assert pair.quote in (WHAT_IF, LIMITS, HOW_TO)
+    assert pair.kind != "error_code"
+    assert pair.kind in quality.sentence_kinds(pair.quote)
+
+
+# --- a sentence already asked about is not asked about again ---------------------------------
+
+
+def test_a_second_run_asks_about_the_next_sentence_not_again_about_the_first(chunk):
+    first, backend = _run(chunk, kinds=["what_if", "limits"])
+    (earlier,) = first.pairs.all()
+    QAPair.objects.filter(pk=earlier.pk).update(status=QAPair.Status.APPROVED)
+    second, backend = _run(chunk, kinds=["what_if", "limits"])
+    (later,) = second.pairs.all()
+    assert later.quote != earlier.quote
+    assert _asked(backend) == [later.quote] * len(backend.prompts)
+    assert earlier.quote not in _asked(backend)
+
+
+def test_a_sentence_whose_pair_was_rejected_may_be_asked_about_again(chunk):
+    first, _ = _run(chunk, kinds=["what_if", "limits"])
+    (earlier,) = first.pairs.all()
+    QAPair.objects.filter(pk=earlier.pk).update(status=QAPair.Status.REJECTED)
+    second, _ = _run(chunk, kinds=["what_if", "limits"])
+    assert second.pairs.get().quote == earlier.quote
+
+
+def test_pairs_of_one_chunk_ask_about_different_sentences_and_stop_when_none_is_left(chunk):
+    run, backend = _run(chunk, per_chunk=4, kinds=["what_if", "limits", "how_to"])
+    pairs = list(run.pairs.order_by("slot"))
+    quotes = [p.quote for p in pairs[:3]]
+    assert sorted(quotes) == sorted([WHAT_IF, LIMITS, HOW_TO])  # the bullet is not quoted
+    assert len(backend.prompts) >= 3 and set(_asked(backend)) == set(quotes)
+    last = pairs[3]
+    assert last.status == QAPair.Status.FAILED_CHECKS and last.quote == ""
+    assert last.checks[0]["detail"] == (
+        "every sentence of this chunk worth asking about already has a pair"
+    )
+
+
+# --- what the model writes -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "question, passed",
+    [
+        # Seen on doc2dial with the packaged model: the sentence itself with a question mark.
+        (
+            "Confirm your email address or phone number by entering a one - time security code "
+            "within 10 minutes trying to keep your personal information safe?",
+            False,
+        ),
+        # redis-docs, in the queue before: which output?
+        ("What is the format for this output?", False),
+        ("What happens if a new connection starts without an associated name?", True),
+        ("If no reset type is specified, what is the default?", True),
+        ("Do you need an Enhanced or REAL ID?", True),
+    ],
+)
+def test_a_question_must_start_like_one(question, passed):
+    assert quality.question_form(question=question).passed is passed
