@@ -1,6 +1,8 @@
 from django.db.models import Exists, OuterRef, Prefetch
 
 from apps.drafts.models import AnswerEvalRun, Draft, DraftSentence, DraftSource
+from apps.knowledge.models import Chunk
+from apps.synthetic.models import QAPair
 from apps.tickets.models import Ticket
 
 
@@ -102,3 +104,54 @@ def answer_eval_rows(*, runs: list[AnswerEvalRun]) -> list[dict]:
             }
         )
     return rows
+
+
+# --- drift: approved items whose cited text changed -------------------------------------------
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _documents_text(document_ids: set[int]) -> dict[int, str]:
+    """Each document's current text, its chunks joined, in one query."""
+    texts: dict[int, list[str]] = {}
+    rows = Chunk.objects.filter(document_id__in=document_ids).order_by("document_id", "ordinal")
+    for document_id, text in rows.values_list("document_id", "text"):
+        texts.setdefault(document_id, []).append(_normal(text))
+    return {pk: " ".join(parts) for pk, parts in texts.items()}
+
+
+def drift_list() -> dict:
+    """Approved Q&A pairs, and drafts on their way to a customer, that quote a sentence their
+    document no longer holds (re-ingested with other text, or deleted): a lead re-checks them.
+    A re-ingest replaces a changed document's chunks, so only items whose chunk is gone are
+    candidates; those whose sentence is still in the new text are not listed."""
+    pairs = list(
+        QAPair.objects.filter(status=QAPair.Status.APPROVED, chunk__isnull=True)
+        .select_related("document", "product_line")
+        .order_by("-id")
+    )
+    sources = list(
+        DraftSource.objects.filter(
+            cited=True,
+            chunk__isnull=True,
+            draft__ticket__status__in=[
+                Ticket.Status.AWAITING_REVIEW,
+                Ticket.Status.AWAITING_LEAD,
+                Ticket.Status.APPROVED,
+            ],
+        )
+        .select_related("draft__ticket", "document")
+        .order_by("-id")
+    )
+    ids = {p.document_id for p in pairs} | {s.document_id for s in sources}
+    current = _documents_text({pk for pk in ids if pk})
+
+    def gone(document_id: int | None, quote: str) -> bool:
+        return _normal(quote) not in current.get(document_id, "")
+
+    return {
+        "pairs": [p for p in pairs if gone(p.document_id, p.quote)],
+        "sources": [s for s in sources if gone(s.document_id, s.text)],
+    }

@@ -45,3 +45,9 @@ def eval_compare(request: HttpRequest) -> HttpResponse:
         "rows": selectors.answer_eval_rows(runs=runs),
     }
     return render(request, "drafts/eval_compare.html", context)
+
+
+@lead_required
+@require_GET
+def drift_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "drafts/drift.html", selectors.drift_list())

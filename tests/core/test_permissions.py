@@ -48,6 +48,9 @@ VIEWS = {
     "oversight:entry": ("decision", LEAD_ONLY),
     "oversight:export": ("log_export", LEAD_ONLY),
     "oversight:plotly_js": (None, ALL),
+    "drafts:section": ("ticket", ALL),
+    "drafts:eval_compare": (None, LEAD_ONLY),
+    "drafts:drift": (None, LEAD_ONLY),
 }
 # POST-only views, checked with POST (a GET would stop at 405 and prove nothing about roles).
 POST_VIEWS = {
@@ -59,6 +62,7 @@ POST_VIEWS = {
     "synthetic:run_resume": ("run", LEAD_ONLY),
     "synthetic:review_next": (None, ALL),
     "synthetic:review_act": ("pair", ALL),
+    "drafts:regenerate": ("ticket", ALL),
 }
 # The API answers with its own token authentication (tests/tickets/test_api.py); its schema
 # and docs are public.
