@@ -233,14 +233,15 @@ def _scored(questions, design, k, use_filters, progress) -> Iterator[Scored]:
 
 
 def _model_info(composed: list[Composed]) -> dict:
-    from apps.llm.backends import backend_get
-
+    """The model behind the drafts; "none" when no draft asked one (the ranked design), rather
+    than loading a model only to name it."""
     call = next((c.structured.call for c in composed if c.structured), None)
-    backend = backend_get()
+    if call is None:
+        return {"model": "none", "backend": "none", "prompt_version": ""}
     return {
-        "model": call.model if call else backend.model,
-        "backend": call.backend if call else backend.name,
-        "prompt_version": str(call.prompt_version) if call else "",
+        "model": call.model,
+        "backend": call.backend,
+        "prompt_version": str(call.prompt_version),
     }
 
 
