@@ -75,7 +75,11 @@ def test_eval_answers_scores_a_small_labelled_set_and_saves_the_run(
     assert "drafts citing a sentence of the gold document" in table and "Saved as run" in table
     runs = list(AnswerEvalRun.objects.order_by("pk"))
     assert [(r.name, r.design) for r in runs] == [("ranked", "ranked"), ("select", "select")]
-    assert runs[1].model.endswith(".gguf") and runs[1].prompt_version.startswith("draft_select@")
+    assert (
+        runs[0].model == "none"
+        and runs[1].model.endswith(".gguf")
+        and runs[1].prompt_version.startswith("draft_select@")
+    )
     client.force_login(factories.lead())
     page = client.get(
         reverse("drafts:eval_compare"), {"run": [runs[0].pk, runs[1].pk]}
