@@ -386,8 +386,17 @@ def reply_text(sentences: list[ReplySentence], sources: list[SourceSentence]) ->
     return "\n\n".join(lines)
 
 
+def _claims_gate(name: str, results: list[gates.GateResult]) -> gates.GateResult:
+    """One line of the report for a gate run on every claim (the shared Q&A gates)."""
+    failed = [r.detail for r in results if not r.passed]
+    return gates.GateResult(name, not failed, "; ".join(failed) or "every sentence")
+
+
 def draft_checks(
-    *, composed_claims: list[ReplySentence], sources: list[SourceSentence]
+    *,
+    composed_claims: list[ReplySentence],
+    sources: list[SourceSentence],
+    examples: list[str] = (),
 ) -> list[gates.GateResult]:
     """What a reviewer sees as the draft's check report."""
     sids = {s.sid for s in sources}
@@ -396,7 +405,20 @@ def draft_checks(
     unsupported = sum(1 for c in composed_claims if c.verdict == "unsupported")
     weak = sum(1 for c in composed_claims if c.verdict == "weak")
     best = max((s.similarity for s in sources if s.sid in set(cited)), default=0.0)
+    texts = [c.text for c in composed_claims]
     return [
+        _claims_gate(
+            "no sentence is an id", [gates.gate_not_an_id(name="sentence", text=t) for t in texts]
+        ),
+        _claims_gate(
+            "nothing copied from the prompt",
+            [
+                gates.gate_not_prompt_copy(
+                    name="sentence", text=t, examples=list(examples), limit=0.8
+                )
+                for t in texts
+            ],
+        ),
         gates.GateResult(
             "cites only given sources",
             all(sid in sids for sid in cited),
@@ -539,7 +561,8 @@ class _Outcome:
                 reason = "the model found no sentence in the retrieved passages that answers it."
             return self.escalated(reason, structured=structured, model_ms=model_ms)
         sentences_judge(claims=claims, sources=self.sources)
-        results = draft_checks(composed_claims=claims, sources=self.sources)
+        examples = prompt_example_texts(self.design) if self.design in PROMPTS else []
+        results = draft_checks(composed_claims=claims, sources=self.sources, examples=examples)
         sentences = [
             ReplySentence("framing", greeting(self.customer_name)),
             *claims,

@@ -53,6 +53,8 @@ def test_an_answerable_ticket_gets_a_reply_quoting_its_sources_verbatim(demo_doc
     for source in cited.select_related("chunk"):
         assert source.chunk.text[source.start : source.end] == source.text
     assert {c["name"]: c["passed"] for c in draft.checks} == {
+        "no sentence is an id": True,
+        "nothing copied from the prompt": True,
         "cites only given sources": True,
         "quotes are verbatim": True,
         "every sentence supported": True,
@@ -237,3 +239,11 @@ def test_draft_compose_escalates_when_nothing_matches_under_the_filters(demo_doc
     composed = draft_compose(subject="", body="How do I bake rye bread at home?")
     assert composed.status == "escalated" and composed.structured is None
     assert "the closest sentence in the documentation is only" in composed.escalation_reason
+
+
+def test_a_written_sentence_copied_from_the_prompt_example_fails_the_shared_gate(demo_docs):
+    copied = "At its midpoint the chain should move about one centimetre up and down."
+    written = json.dumps({"sentences": [{"source": "S1", "text": copied}]})
+    draft = _draft("DEMO-1007", design="write", backend=ScriptedBackend(*[written] * 3))
+    assert draft.status == Draft.Status.NEEDS_HUMAN  # refused by the check on every attempt
+    assert "copied from the prompt" in draft.llm_call.error
