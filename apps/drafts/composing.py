@@ -110,6 +110,19 @@ def ticket_query(*, subject: str, body: str, max_words: int = 200) -> str:
     return " ".join(words[:max_words])
 
 
+def _normal_text(text: str) -> str:
+    return " ".join(text.split()).lower()
+
+
+# Markdown a customer should not see in a reply: emphasis and code marks around words.
+_MARKUP_MARKS = re.compile(r"(\*\*|__|`)")
+
+
+def reply_form(text: str) -> str:
+    """A quoted sentence as the reply shows it: its words verbatim, without Markdown marks."""
+    return " ".join(_MARKUP_MARKS.sub("", text).split())
+
+
 def _citable(sentence: str) -> bool:
     words = len(sentence.split())
     return _MIN_WORDS <= words <= _MAX_WORDS and not _MARKUP.match(sentence)
@@ -134,11 +147,14 @@ def source_sentences(
         return []
     vectors = np.array([np.asarray(sentence.embedding, dtype=np.float32) for _, sentence in found])
     similarities = vectors @ query_vector
-    chosen, per = [], {}
+    chosen, per, seen = [], {}, set()
     for index in np.argsort(-similarities, kind="stable"):
         chunk, sentence = found[index]
-        if per.get(chunk.pk, 0) >= per_chunk:
+        # Overlapping chunks hold the same sentence twice: it is offered (and cited) once.
+        text = _normal_text(chunk.text[sentence.start : sentence.end])
+        if per.get(chunk.pk, 0) >= per_chunk or text in seen:
             continue
+        seen.add(text)
         per[chunk.pk] = per.get(chunk.pk, 0) + 1
         chosen.append((chunk, sentence, float(similarities[index])))
         if len(chosen) == limit:
@@ -193,7 +209,8 @@ def retrieval_summary(result: SearchResult) -> dict:
         "error_categories": result.filters.error_categories,
         "inferred_error_categories": result.inferred.error_categories,
         "dropped_inferred": result.dropped_inferred,
-        "notices": result.notices(),
+        # Not the search screen's "no good match" note: drafting judges sentences instead.
+        "notices": result.notices(weak=False),
         "hits": len(result.hits),
     }
 
@@ -300,6 +317,10 @@ ESCALATION_TEXT = (
 )
 
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def ranked_claims(*, sources: list[SourceSentence], limit: int) -> list[ReplySentence]:
     """No model: the sentences closest to the ticket within DRAFT_RELEVANCE_MARGIN of the best
     (a weaker one is noise to remove). First the best sentence of each document, then second
@@ -320,7 +341,7 @@ def ranked_claims(*, sources: list[SourceSentence], limit: int) -> list[ReplySen
             if len(chosen) < limit and source not in chosen and per_document < cap:
                 chosen.append(source)
     chosen.sort(key=lambda s: -s.similarity)
-    return [ReplySentence("claim", s.display, [s.sid]) for s in chosen]
+    return [ReplySentence("claim", reply_form(s.text), [s.sid]) for s in chosen]
 
 
 def claims_from(
@@ -331,7 +352,7 @@ def claims_from(
         # In source order within the reply would scatter a page's steps; keep the order the
         # model gave, but each sentence once.
         ids = list(dict.fromkeys(value.ids))
-        return [ReplySentence("claim", by_sid[sid].display, [sid]) for sid in ids]
+        return [ReplySentence("claim", reply_form(by_sid[sid].text), [sid]) for sid in ids]
     return [
         ReplySentence("claim", " ".join(s.text.split()), [s.source])
         for s in value.sentences
@@ -352,7 +373,7 @@ def sentences_judge(*, claims: list[ReplySentence], sources: list[SourceSentence
             continue
         cited_text = " ".join(s.display for s in cited)
         missing = sorted(set(_FIGURE.findall(claim.text)) - set(_FIGURE.findall(cited_text)))
-        if any(claim.text == s.display for s in cited):
+        if any(claim.text == reply_form(s.text) for s in cited):
             claim.verdict, claim.similarity, claim.reason = "supported", 1.0, "quotes its source"
         elif missing:
             claim.verdict = "unsupported"
@@ -514,7 +535,8 @@ class _Outcome:
             "design": self.design,
             "sources": self.sources,
             "retrieval": retrieval_summary(self.result),
-            "best_similarity": self.result.best_similarity,
+            # The best sentence, what escalation is decided on (a page's similarity is lower).
+            "best_similarity": self.sources[0].similarity if self.sources else None,
             "retrieval_ms": self.retrieval_ms,
             "total_ms": (time.perf_counter() - self.started) * 1000,
             "escalation_reason": "",
@@ -525,6 +547,7 @@ class _Outcome:
         return Composed(**{**defaults, **fields})
 
     def escalated(self, reason: str, **fields) -> Composed:
+        reason = _sentence(reason)
         text = ESCALATION_TEXT.format(reason=reason)
         return self._composed(
             status="escalated",

@@ -17,6 +17,7 @@ def drafts_section(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "ticket": ticket,
         "drafts": selectors.draft_views(drafts=selectors.ticket_drafts(ticket=ticket)),
+        "oob": True,  # the ticket's status above the section changes with it
     }
     response = render(request, "drafts/section.html#section", context)
     response["Vary"] = "HX-Request"

@@ -127,12 +127,13 @@ class SearchResult:
     # question. None when not measured (keyword mode without inferred filters).
     weak: bool | None = None
 
-    def notices(self) -> list[str]:
-        """What a person must know before trusting these results, in words."""
+    def notices(self, *, weak: bool = True) -> list[str]:
+        """What a person must know before trusting these results, in words (`weak=False`
+        leaves out the "no good match" note, for callers that judge matches themselves)."""
         notes = [_ambiguous_note(m) for m in self.mentions if not m.used]
         if self.dropped_inferred:
             notes.append(_dropped_note(self))
-        if self.weak and self.best_similarity is not None:  # no hits: the list says so
+        if weak and self.weak and self.best_similarity is not None:  # no hits: the list says so
             notes.append(_weak_note(self))
         return notes
 

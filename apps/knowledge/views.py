@@ -81,8 +81,18 @@ def chunk_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "chunk": chunk,
         "neighbours": selectors.chunk_neighbours(chunk=chunk),
         "terms": request.GET.get("terms", "").split(),
+        "quote": _quote_span(chunk, request.GET.get("quote", "")),
     }
     return render(request, "knowledge/chunk.html", context)
+
+
+def _quote_span(chunk: Chunk, value: str) -> tuple[str, str, str] | None:
+    """`?quote=START-END` (a draft's citation): the chunk's text before, at and after it."""
+    start, _, end = value.partition("-")
+    if not (start.isdigit() and end.isdigit()) or not int(start) < int(end) <= len(chunk.text):
+        return None
+    start, end = int(start), int(end)
+    return chunk.text[:start], chunk.text[start:end], chunk.text[end:]
 
 
 # --- ingestion -----------------------------------------------------------------------------

@@ -20,7 +20,9 @@ class LogFilterForm(forms.Form):
     """Time range and filters shared by the dashboard, the log and the exports. A start or
     end date replaces the preset range; bad values are reported and the default range used."""
 
-    days = forms.ChoiceField(choices=RANGES, required=False, label="Range")
+    days = forms.ChoiceField(
+        choices=RANGES, required=False, label="Range", initial=str(DEFAULT_DAYS)
+    )
     start = forms.DateField(
         required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -39,6 +41,10 @@ class LogFilterForm(forms.Form):
     )
 
     def __init__(self, data, *, choices: dict, **kwargs):
+        if data is not None and not data.get("days") and not data.get("start"):
+            # The range the figures use is the one the menu shows as chosen.
+            data = data.copy()
+            data["days"] = str(DEFAULT_DAYS)
         super().__init__(data, **kwargs)
         anything = [("", "All")]
         self.fields["product_line"].choices = anything + [(v, v) for v in choices["lines"]]

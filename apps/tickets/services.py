@@ -289,6 +289,8 @@ def ticket_get_or_create(
         )
         if created:
             _tickets_created([ticket.pk])
+            # Listeners move the ticket on (drafting): answer with what is stored.
+            ticket.refresh_from_db(fields=["status", "drafts_requested"])
     return ticket, created
 
 

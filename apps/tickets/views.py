@@ -19,9 +19,12 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     product_line = request.GET.get("product_line", "")
     tickets = selectors.tickets_list(status=status, product_line=product_line)
     page = Paginator(tickets, 50).get_page(request.GET.get("page"))
+    counts = selectors.ticket_status_counts(product_line=product_line)
     context = {
         "page": page,
-        "counts": selectors.ticket_status_counts(product_line=product_line),
+        "counts": counts,
+        # New tickets and finished drafts show up without a reload; faster while drafting.
+        "drafting": any(row["value"] == Ticket.Status.DRAFTING and row["count"] for row in counts),
         "product_lines": ProductLine.objects.all(),
         "statuses": Ticket.Status.choices,
         "params": request.GET,

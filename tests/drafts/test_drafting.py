@@ -118,7 +118,7 @@ def test_the_model_design_quotes_the_sentences_the_model_chose(demo_docs):
 def test_a_model_that_finds_no_answering_sentence_escalates(demo_docs):
     draft = _draft("DEMO-1007", design="select", backend=ScriptedBackend('{"ids": []}'))
     assert draft.status == Draft.Status.ESCALATED
-    assert "the model found no sentence" in draft.escalation_reason
+    assert "The model found no sentence" in draft.escalation_reason
 
 
 def _source(sid: str, text: str) -> SourceSentence:
@@ -238,7 +238,7 @@ def test_the_draft_section_polls_while_drafting_and_stops_when_done(demo_docs, c
 def test_draft_compose_escalates_when_nothing_matches_under_the_filters(demo_docs):
     composed = draft_compose(subject="", body="How do I bake rye bread at home?")
     assert composed.status == "escalated" and composed.structured is None
-    assert "the closest sentence in the documentation is only" in composed.escalation_reason
+    assert "The closest sentence in the documentation is only" in composed.escalation_reason
 
 
 def test_a_written_sentence_copied_from_the_prompt_example_fails_the_shared_gate(demo_docs):
@@ -247,3 +247,42 @@ def test_a_written_sentence_copied_from_the_prompt_example_fails_the_shared_gate
     draft = _draft("DEMO-1007", design="write", backend=ScriptedBackend(*[written] * 3))
     assert draft.status == Draft.Status.NEEDS_HUMAN  # refused by the check on every attempt
     assert "copied from the prompt" in draft.llm_call.error
+
+
+def test_a_sentence_held_by_two_overlapping_chunks_is_quoted_once(demo_docs):
+    draft = _draft("DEMO-1007")
+    texts = [" ".join(s.text.split()) for s in draft.sources.all()]
+    assert len(texts) == len(set(texts))
+    claims = [s.text for s in draft.sentences.filter(kind="claim")]
+    assert len(claims) == len(set(claims)) and len(claims) >= 2  # the fix, not the cause twice
+    assert any("Narrow the date range" in c for c in claims)
+
+
+def test_a_reply_shows_quoted_words_without_markdown_marks(demo_docs):
+    draft = _draft("DEMO-1002")
+    claims = " ".join(s.text for s in draft.sentences.filter(kind="claim"))
+    assert "**" not in claims and "`" not in claims
+    assert all(s.verdict == "supported" for s in draft.sentences.filter(kind="claim"))
+    assert any("**" in s.text for s in draft.sources.filter(cited=True))  # the source verbatim
+
+
+def test_a_citation_opens_its_chunk_with_the_quoted_sentence_marked(demo_docs, client):
+    draft = _draft("DEMO-1007")
+    source = draft.sources.filter(cited=True).first()
+    client.force_login(factories.reviewer())
+    page = client.get(reverse("tickets:detail", args=[draft.ticket_id])).content.decode()
+    link = f"/knowledge/chunks/{source.chunk_id}/?quote={source.start}-{source.end}#quote"
+    assert link in page
+    chunk_page = client.get(link.split("#")[0]).content.decode()
+    assert f'<mark id="quote" tabindex="-1">{source.text}</mark>' in chunk_page
+    assert client.get(f"/knowledge/chunks/{source.chunk_id}/?quote=9-2").status_code == 200
+
+
+def test_the_ticket_status_next_to_the_draft_follows_it_while_polling(demo_docs, client):
+    ticket = _ticket("DEMO-1006")
+    services.draft_create(ticket_id=ticket.pk, version=1)
+    client.force_login(factories.reviewer())
+    section = client.get(
+        reverse("drafts:section", args=[ticket.pk]), headers={"HX-Request": "true"}
+    ).content.decode()
+    assert 'id="ticket-status" hx-swap-oob="true"' in section and "Awaiting review" in section

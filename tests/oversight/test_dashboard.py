@@ -217,3 +217,11 @@ def test_one_prompt_version_filters_decisions_and_model_calls_alike(client):
     assert _figure(body, "qa-decisions") == "2"
     row = re.search(r"<td>gemma</td>.*?</tr>", body, re.S).group(0)
     assert re.findall(r"<td[^>]*>([^<]*)</td>", row)[1:3] == ["qa_question@bbbbbbbbbbbb", "2"]
+
+
+def test_the_range_menu_shows_the_range_the_figures_cover(client):
+    client.force_login(factories.lead())
+    page = client.get(URL).content.decode()
+    assert '<option value="30" selected>Last 30 days</option>' in page
+    page = client.get(URL, {"days": "7"}).content.decode()
+    assert '<option value="7" selected>Last 7 days</option>' in page

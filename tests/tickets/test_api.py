@@ -39,7 +39,7 @@ def test_posting_a_ticket_creates_it_and_answers_201_with_the_ticket(client, tok
     body = response.json()
     ticket = Ticket.objects.get()
     assert body["id"] == ticket.pk and body["external_id"] == "ZD-77"
-    assert body["status"] == "new" and body["source"] == "api"
+    assert body["status"] == "drafting"  # its first draft is queued and body["source"] == "api"
     assert body["product_line"] == "pro" and body["priority"] == "high"
     assert ticket.api_client.name == "Zendesk bridge"
     assert ticket.product_line == product_lines["pro"]

@@ -214,3 +214,13 @@ def test_every_imported_ticket_is_queued_for_its_first_draft_on_commit(
         report = tickets_import(data=data, filename="t.csv")
     assert report.created == 3 and len(queued) == 3
     assert set(Ticket.objects.values_list("status", "drafts_requested")) == {("drafting", 1)}
+
+
+def test_the_ticket_list_refreshes_itself_faster_while_drafts_are_being_written(db, client):
+    from tests import factories
+
+    client.force_login(factories.reviewer())
+    tickets_import(data=b"id,message\nA-1,First\n", filename="t.csv")
+    assert 'hx-trigger="every 3s"' in client.get("/tickets/").content.decode()
+    Ticket.objects.update(status=Ticket.Status.AWAITING_REVIEW)
+    assert 'hx-trigger="every 15s"' in client.get("/tickets/").content.decode()
