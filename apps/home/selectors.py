@@ -4,6 +4,7 @@ from django.utils import timezone
 from apps.accounts.roles import LEAD_SCREENS, REVIEWER_SCREENS
 from apps.knowledge.models import Document, IngestItem, IngestJob, JobStatus, ingest_stale_after
 from apps.synthetic.selectors import review_work
+from apps.tickets.models import Ticket
 
 
 def dashboard_summary(*, user) -> dict:
@@ -12,13 +13,24 @@ def dashboard_summary(*, user) -> dict:
     (two aggregates and the recent jobs)."""
     summary: dict = {}
     if user.has_perm(REVIEWER_SCREENS):
-        # "review": Q&A pairs. The draft replies waiting for a reviewer belong beside it, as
-        # summary["drafts"], when drafting exists.
         summary["review"] = review_work(user=user)
+        summary["tickets"] = tickets_waiting()
     if user.has_perm(LEAD_SCREENS):
         summary["knowledge"] = knowledge_summary()
         summary["jobs"] = ingest_jobs_summary()
     return summary
+
+
+def tickets_waiting() -> dict:
+    """Tickets whose draft waits for a reviewer, escalated ones and those being drafted."""
+    waiting = {
+        "awaiting_review": Ticket.Status.AWAITING_REVIEW,
+        "escalated": Ticket.Status.ESCALATED,
+        "drafting": Ticket.Status.DRAFTING,
+    }
+    return Ticket.objects.aggregate(
+        **{name: Count("id", filter=Q(status=status)) for name, status in waiting.items()}
+    )
 
 
 def knowledge_summary() -> dict:

@@ -103,3 +103,14 @@ def test_a_reviewer_does_not_see_the_ingest_jobs(client):
     IngestJob.objects.create(status=IngestJob.Status.FAILED)
     client.force_login(factories.reviewer())
     assert "Ingest jobs" not in client.get(reverse("home")).content.decode()
+
+
+def test_home_tells_a_reviewer_how_many_tickets_have_a_draft_to_review(client):
+    from apps.tickets.models import Ticket
+
+    for n, status in enumerate(["awaiting_review", "awaiting_review", "escalated", "drafting"]):
+        Ticket.objects.create(external_id=f"T-{n}", body="Help", source="web", status=status)
+    client.force_login(factories.reviewer())
+    page = client.get(reverse("home")).content.decode()
+    assert re.search(r'data-count="tickets">2</strong> tickets with a draft reply to review', page)
+    assert "1 escalated to a person" in page and "1 being drafted" in page
