@@ -32,6 +32,7 @@ from apps.knowledge.selectors import (
     terms_unknown,
 )
 from apps.knowledge.services import chunk_sentences_ensure
+from apps.knowledge.tagging import active_patterns, error_codes_find
 from apps.llm import gates
 from apps.llm.prompts import RenderedPrompt, prompt_render
 from apps.llm.services import StructuredResult, structured_generate
@@ -321,6 +322,21 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def off_topic_codes(*, ticket: str, sources: list[SourceSentence]) -> list[SourceSentence]:
+    """The sources minus sentences about another error code than the ticket's: a ticket quoting
+    E2051 is not answered by what ERR_SYNC_TIMEOUT means. Without codes in the ticket, all."""
+    patterns = active_patterns()
+    codes = set(error_codes_find(text=ticket, patterns=patterns))
+    if not codes:
+        return sources
+    kept = []
+    for source in sources:
+        named = set(error_codes_find(text=source.text, patterns=patterns))
+        if not named or named & codes:
+            kept.append(source)
+    return kept
+
+
 def ranked_claims(*, sources: list[SourceSentence], limit: int) -> list[ReplySentence]:
     """No model: the sentences closest to the ticket within DRAFT_RELEVANCE_MARGIN of the best
     (a weaker one is noise to remove). First the best sentence of each document, then second
@@ -487,6 +503,7 @@ def draft_compose(
         limit=settings.DRAFT_SOURCE_SENTENCES,
         per_chunk=settings.DRAFT_SENTENCES_PER_CHUNK,
     )
+    sources = _renumbered(off_topic_codes(ticket=f"{subject} {body}", sources=sources))
     unknown = terms_unknown(terms=question_names(body))
     retrieval_ms = (time.perf_counter() - started) * 1000
     outcome = _Outcome(design, result, sources, retrieval_ms, started, customer_name)
@@ -498,6 +515,12 @@ def draft_compose(
     message = ticket_query(subject=subject, body=body, max_words=120)
     structured = model_choose(design=design, message=message, sources=sources, backend=backend)
     return outcome.finished(structured)
+
+
+def _renumbered(sources: list[SourceSentence]) -> list[SourceSentence]:
+    for n, source in enumerate(sources, start=1):
+        source.sid = f"S{n}"
+    return sources
 
 
 def _escalation_reason(

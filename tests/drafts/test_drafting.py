@@ -286,3 +286,10 @@ def test_the_ticket_status_next_to_the_draft_follows_it_while_polling(demo_docs,
         reverse("drafts:section", args=[ticket.pk]), headers={"HX-Request": "true"}
     ).content.decode()
     assert 'id="ticket-status" hx-swap-oob="true"' in section and "Awaiting review" in section
+
+
+def test_a_ticket_quoting_an_error_code_is_not_answered_with_another_codes_sentence(demo_docs):
+    draft = _draft("DEMO-1003")  # E2051
+    claims = " ".join(s.text for s in draft.sentences.filter(kind="claim"))
+    assert "E2051" in claims and "ERR_SYNC_TIMEOUT" not in claims
+    assert not any("ERR_SYNC_TIMEOUT" in s.text for s in draft.sources.all())
