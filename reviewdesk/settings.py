@@ -360,6 +360,14 @@ DRAFT_MIN_SIMILARITY = env_float("DRAFT_MIN_SIMILARITY", 0.45)
 DRAFT_SUPPORTED_SIMILARITY = env_float("DRAFT_SUPPORTED_SIMILARITY", 0.75)
 DRAFT_WEAK_SIMILARITY = env_float("DRAFT_WEAK_SIMILARITY", 0.55)
 
+# Upper bound of a reply's text as a person submits it (a reply, not a document).
+DRAFT_REPLY_MAX_CHARS = env_int("DRAFT_REPLY_MAX_CHARS", 10_000, minimum=500)
+# A reviewer's (or lead's) hold on a reply lapses after this, as a Q&A pair's does.
+DRAFT_CLAIM_MINUTES = env_int("DRAFT_CLAIM_MINUTES", 15, minimum=1)
+# Two stages by default: a reviewer approves, then a lead. When on, a reply the reviewer
+# approves unedited with every sentence supported (the AI's draft as checked) skips the lead.
+DRAFT_SKIP_LEAD_WHEN_CLEAN = env_bool("DRAFT_SKIP_LEAD_WHEN_CLEAN", False)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

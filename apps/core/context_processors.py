@@ -18,6 +18,7 @@ class NavItem:
 # its permission (the view checks the same permission on the server).
 NAV_ITEMS = [
     NavItem("Tickets", "tickets:list", REVIEWER_SCREENS, "g t"),
+    NavItem("Review replies", "drafts:queue", REVIEWER_SCREENS, "g r"),
     NavItem("Review Q&A", "synthetic:queue", REVIEWER_SCREENS, "g q"),
     NavItem("Documents", "knowledge:document_list", REVIEWER_SCREENS, "g d"),
     NavItem("Hit testing", "knowledge:search", REVIEWER_SCREENS, "g s"),

@@ -119,6 +119,76 @@ class DraftSentence(models.Model):
         return f"Sentence {self.position} of draft {self.draft_id}"
 
 
+class Reply(models.Model):
+    """The reply people work on for one draft: it starts as the draft's text (with its [n]
+    citation markers), reviewers edit it, a reviewer and then a lead approve it. The draft's
+    own text is never changed, so the diff from the AI's text to the final reply stays."""
+
+    class Stage(models.TextChoices):
+        REVIEW = "review", "Awaiting review"
+        LEAD = "lead", "Awaiting lead approval"
+        APPROVED = "approved", "Approved"
+        ESCALATED = "escalated", "Escalated"
+        SUPERSEDED = "superseded", "Replaced by a newer draft"
+
+    class FlagReason(models.TextChoices):
+        HALLUCINATION = "hallucination", "Hallucination: states what the docs do not"
+        WRONG_PRODUCT_LINE = "wrong_product_line", "Wrong product line"
+        OUTDATED = "outdated", "Outdated"
+        TONE = "tone", "Tone"
+        INCOMPLETE = "incomplete", "Incomplete"
+        OTHER = "other", "Other"
+
+    draft = models.OneToOneField(Draft, on_delete=models.CASCADE, related_name="reply")
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="replies")
+    stage = models.CharField(max_length=12, choices=Stage.choices, default=Stage.REVIEW)
+    # The current text, with [n] markers; `version` rises with every saved change or decision,
+    # and every save names the version it was made on (optimistic locking).
+    text = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1)
+    # Review-time verdicts of the current text, one dict per sentence (text, kind, citations
+    # as source ids, verdict, similarity, reason).
+    sentences = models.JSONField(default=list, blank=True)
+    sentence_count = models.PositiveSmallIntegerField(default=0)
+    unsupported_count = models.PositiveSmallIntegerField(default=0)
+    weak_count = models.PositiveSmallIntegerField(default=0)
+    edited = models.BooleanField(default=False)
+    # Everyone who changed the text: none of them may give the lead's approval (four eyes).
+    editor_ids = ArrayField(models.IntegerField(), default=list, blank=True)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    # Every flag raised on this reply: {"reason", "note", "by", "at"}; the log has them too.
+    flags = models.JSONField(default=list, blank=True)
+    return_note = models.TextField(blank=True)
+    returned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    returned_at = models.DateTimeField(null=True, blank=True)
+    # Why a person approved a reply with unsupported sentences.
+    override_reason = models.TextField(blank=True)
+    escalation_note = models.TextField(blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    # Approved by the reviewer alone (DRAFT_SKIP_LEAD_WHEN_CLEAN: unedited, all supported).
+    lead_skipped = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["stage", "-id"], name="reply_stage_idx")]
+
+    def __str__(self) -> str:
+        return f"Reply to ticket {self.ticket_id} (draft {self.draft_id})"
+
+
 class AnswerEvalRun(models.Model):
     """A saved `eval_answers` run: what was measured with which model, prompt and design."""
 

@@ -1,7 +1,12 @@
-from django.db.models import Exists, OuterRef, Prefetch
+from dataclasses import dataclass
 
-from apps.drafts.models import AnswerEvalRun, Draft, DraftSentence, DraftSource
+from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
+
+from apps.drafts.models import AnswerEvalRun, Draft, DraftSentence, DraftSource, Reply
+from apps.drafts.reviewing import source_numbers, text_clean
 from apps.knowledge.models import Chunk
+from apps.oversight.models import EditLogEntry
+from apps.oversight.selectors import words_diff
 from apps.synthetic.models import QAPair
 from apps.tickets.models import Ticket
 
@@ -154,4 +159,200 @@ def drift_list() -> dict:
     return {
         "pairs": [p for p in pairs if gone(p.document_id, p.quote)],
         "sources": [s for s in sources if gone(s.document_id, s.text)],
+    }
+
+
+# --- review ---------------------------------------------------------------------------------
+
+QUEUE_STAGES = (Reply.Stage.REVIEW, Reply.Stage.LEAD, Reply.Stage.ESCALATED)
+
+
+@dataclass(frozen=True)
+class ReplyFilters:
+    stage: str = Reply.Stage.REVIEW
+    product_line: str = ""  # slug
+    priority: str = ""
+    unsupported: bool = False
+    flagged: bool = False
+
+    def apply(self, replies: QuerySet[Reply]) -> QuerySet[Reply]:
+        """The filters other than the stage."""
+        if self.product_line:
+            replies = replies.filter(ticket__product_line__slug=self.product_line)
+        if self.priority:
+            replies = replies.filter(ticket__priority=self.priority)
+        if self.unsupported:
+            replies = replies.filter(unsupported_count__gt=0)
+        if self.flagged:
+            replies = replies.exclude(flags=[])
+        return replies
+
+    def as_params(self) -> dict:
+        params = {"stage": self.stage, "line": self.product_line, "priority": self.priority}
+        params.update(
+            unsupported="1" if self.unsupported else "", flagged="1" if self.flagged else ""
+        )
+        return {key: value for key, value in params.items() if value}
+
+
+def reply_filters_from(params) -> ReplyFilters:
+    stage = params.get("stage", "")
+    priority = params.get("priority", "")
+    return ReplyFilters(
+        stage=stage if stage in QUEUE_STAGES else Reply.Stage.REVIEW,
+        product_line=params.get("line", "")[:100],
+        priority=priority if priority in Ticket.Priority.values else "",
+        unsupported=params.get("unsupported") == "1",
+        flagged=params.get("flagged") == "1",
+    )
+
+
+def reply_queue(*, filters: ReplyFilters) -> QuerySet[Reply]:
+    """Replies at one stage, the oldest first, with what the list shows in one query."""
+    return (
+        filters.apply(Reply.objects.filter(stage=filters.stage))
+        .select_related("ticket__product_line", "draft", "claimed_by")
+        .order_by("pk")
+    )
+
+
+def reply_stage_counts(*, filters: ReplyFilters) -> dict[str, int]:
+    """How many replies wait at each queue stage under the other filters."""
+    rows = (
+        filters.apply(Reply.objects.filter(stage__in=QUEUE_STAGES))
+        .values("stage")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts = dict.fromkeys(QUEUE_STAGES, 0)
+    counts.update({row["stage"]: row["n"] for row in rows})
+    return counts
+
+
+def reply_history(*, reply: Reply) -> list[EditLogEntry]:
+    """Every decision on the reply, oldest first (the append-only log is the record)."""
+    return list(
+        EditLogEntry.objects.filter(object_type=reply._meta.label_lower, object_id=reply.pk)
+        .only("decision", "editor_name", "editor_role", "reason", "note", "created_at", "edited")
+        .order_by("id")
+    )
+
+
+def reply_for_review(*, pk: int) -> Reply:
+    """A reply with its draft, sources, sentences and ticket, in a fixed number of queries."""
+    return (
+        Reply.objects.select_related(
+            "ticket__product_line",
+            "draft__llm_call",
+            "claimed_by",
+            "reviewed_by",
+            "approved_by",
+            "returned_by",
+        )
+        .prefetch_related(
+            Prefetch(
+                "draft__sources",
+                queryset=DraftSource.objects.select_related("chunk").order_by("id"),
+            ),
+            Prefetch("draft__sentences", queryset=DraftSentence.objects.order_by("position")),
+        )
+        .get(pk=pk)
+    )
+
+
+def ticket_replies(*, ticket: Ticket) -> list[Reply]:
+    return list(
+        Reply.objects.filter(ticket=ticket)
+        .select_related("draft", "reviewed_by", "approved_by")
+        .order_by("-pk")
+    )
+
+
+class ReplyView:
+    """A reply as the review screen shows it: each sentence with its markers and verdict,
+    every source the draft was given under its marker number with the words around it in its
+    chunk, and the diff from the AI's draft to the current text."""
+
+    # Characters of the chunk shown on each side of a quoted sentence.
+    CONTEXT = 280
+
+    def __init__(self, reply: Reply) -> None:
+        self.reply = reply
+        self.draft = reply.draft
+        self.numbered = source_numbers(draft=reply.draft)
+        self.sentences = reply.sentences
+        cited = {n for s in reply.sentences for n in s.get("markers", [])}
+        self.sources = [self._source(n, s, n in cited) for n, s in self.numbered.items()]
+        self.diff = words_diff(old=reply.draft.text, new=reply.text)
+
+    def _source(self, number: int, source: DraftSource, cited: bool) -> dict:
+        chunk = source.chunk
+        # The chunk may have been re-ingested since: show the stored sentence alone then.
+        intact = chunk is not None and chunk.text[source.start : source.end] == source.text
+        before = chunk.text[max(0, source.start - self.CONTEXT) : source.start] if intact else ""
+        after = chunk.text[source.end : source.end + self.CONTEXT] if intact else ""
+        return {
+            "number": number,
+            "source": source,
+            "cited": cited,
+            "intact": intact,
+            "before": before,
+            "after": after,
+            "cut_before": intact and source.start > self.CONTEXT,
+            "cut_after": intact and source.end + self.CONTEXT < len(chunk.text),
+        }
+
+    @property
+    def customer_text(self) -> str:
+        return text_clean(self.reply.text)
+
+    @property
+    def provenance(self) -> str:
+        return reply_provenance(reply=self.reply)
+
+
+def reply_provenance(*, reply: Reply) -> str:
+    parts = ["AI-assisted"]
+    if reply.reviewed_by_id:
+        parts.append(f"reviewed by {reply.reviewed_by.get_username()}")
+    if reply.approved_by_id and not reply.lead_skipped:
+        parts.append(f"approved by {reply.approved_by.get_username()}")
+    elif reply.lead_skipped:
+        parts.append("lead approval skipped: approved unedited with every sentence supported")
+    return "; ".join(parts)
+
+
+def reply_approved_for(*, ticket_id: int) -> Reply | None:
+    return (
+        Reply.objects.filter(ticket_id=ticket_id, stage=Reply.Stage.APPROVED)
+        .select_related("ticket", "reviewed_by", "approved_by", "draft")
+        .prefetch_related("draft__sources", "draft__sentences")
+        .order_by("-pk")
+        .first()
+    )
+
+
+def reply_payload(*, reply: Reply) -> dict:
+    """What the API answers and the webhook sends for an approved reply."""
+    numbered = source_numbers(draft=reply.draft)
+    used = list(dict.fromkeys(n for s in reply.sentences for n in s.get("markers", [])))
+    return {
+        "ticket_id": reply.ticket_id,
+        "external_id": reply.ticket.external_id,
+        "text": text_clean(reply.text),
+        "text_with_citations": reply.text,
+        "citations": [
+            {
+                "number": n,
+                "document": numbered[n].document_title,
+                "section": numbered[n].heading_path,
+                "quote": numbered[n].text,
+            }
+            for n in used
+            if n in numbered
+        ],
+        "provenance": reply_provenance(reply=reply),
+        "reviewed_by": reply.reviewed_by.get_username() if reply.reviewed_by_id else None,
+        "approved_by": reply.approved_by.get_username() if reply.approved_by_id else None,
+        "approved_at": reply.approved_at.isoformat() if reply.approved_at else None,
     }

@@ -17,6 +17,9 @@ class EditLogEntry(models.Model):
 
     class Decision(models.TextChoices):
         EDIT = "edit", "Edited"
+        # A draft reply's first approval (a reviewer's): it goes to a lead, who gives the
+        # final APPROVE. Kept apart so approvals count each reply once.
+        SUBMIT = "submit", "Approved by a reviewer, sent to a lead"
         APPROVE = "approve", "Approved"
         REJECT = "reject", "Rejected"
         FLAG = "flag", "Flagged"

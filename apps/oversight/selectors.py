@@ -133,6 +133,7 @@ def decisions_summary(*, entries: QuerySet, from_request: bool = False) -> dict:
         flagged=Count("id", filter=Q(decision=Decision.FLAG)),
         escalated=Count("id", filter=Q(decision=Decision.ESCALATE)),
         returned=Count("id", filter=Q(decision=Decision.RETURN)),
+        submitted=Count("id", filter=Q(decision=Decision.SUBMIT)),
         regenerated=Count("id", filter=Q(decision=Decision.REGENERATE)),
         overridden=Count("id", filter=Q(decision=Decision.OVERRIDE)),
         edit_ratio_mean=Avg("edit_ratio", filter=_approved()),
@@ -403,19 +404,7 @@ def side_by_side(*, entry: EditLogEntry) -> list[dict]:
     fields = list(dict.fromkeys([*entry.changed_fields, *entry.before, *entry.after]))
     rows = []
     for field in fields:
-        old, new = entry.before.get(field, ""), entry.after.get(field, "")
-        left, right = [], []
-        old_words, new_words = old.split(" "), new.split(" ")
-        matcher = difflib.SequenceMatcher(None, old_words, new_words, autojunk=False)
-        for op, i1, i2, j1, j2 in matcher.get_opcodes():
-            if op == "equal":
-                left.append(("same", " ".join(old_words[i1:i2])))
-                right.append(("same", " ".join(new_words[j1:j2])))
-                continue
-            if i2 > i1:
-                left.append(("removed", " ".join(old_words[i1:i2])))
-            if j2 > j1:
-                right.append(("added", " ".join(new_words[j1:j2])))
+        left, right = words_diff(old=entry.before.get(field, ""), new=entry.after.get(field, ""))
         rows.append(
             {
                 "field": field,
@@ -425,3 +414,21 @@ def side_by_side(*, entry: EditLogEntry) -> list[dict]:
             }
         )
     return rows
+
+
+def words_diff(*, old: str, new: str) -> tuple[list, list]:
+    """The words of two texts as (kind, words) runs for two columns: "same" in both, "removed"
+    on the left, "added" on the right. Split on spaces only, so line breaks stay in place."""
+    left, right = [], []
+    old_words, new_words = old.split(" "), new.split(" ")
+    matcher = difflib.SequenceMatcher(None, old_words, new_words, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            left.append(("same", " ".join(old_words[i1:i2])))
+            right.append(("same", " ".join(new_words[j1:j2])))
+            continue
+        if i2 > i1:
+            left.append(("removed", " ".join(old_words[i1:i2])))
+        if j2 > j1:
+            right.append(("added", " ".join(new_words[j1:j2])))
+    return left, right

@@ -84,8 +84,46 @@
     target.value = JSON.stringify(Array.from(input.files, function (f) { return f.webkitRelativePath; }));
   });
 
+  // Citation markers: hovering or focusing [n] lights up source n (its sentence in its
+  // passage) and scrolls it into view in the sources panel.
+  function lightSource(marker, on) {
+    const source = document.getElementById(marker.dataset.cite);
+    if (!source) return;
+    document.querySelectorAll(".source.is-lit").forEach(function (el) { el.classList.remove("is-lit"); });
+    if (on) {
+      source.classList.add("is-lit");
+      source.scrollIntoView({ block: "nearest" });
+    }
+  }
+  ["mouseover", "focusin"].forEach(function (type) {
+    document.addEventListener(type, function (event) {
+      const marker = event.target.closest && event.target.closest("[data-cite]");
+      if (marker) lightSource(marker, true);
+    });
+  });
+  ["mouseout", "focusout"].forEach(function (type) {
+    document.addEventListener(type, function (event) {
+      const marker = event.target.closest && event.target.closest("[data-cite]");
+      if (marker && marker !== document.activeElement) lightSource(marker, false);
+    });
+  });
+  // Digits 1-9 focus the first marker of that source (which lights it up).
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+    if (!/^[1-9]$/.test(event.key)) return;
+    const marker = document.querySelector('[data-cite="src-' + event.key + '"]');
+    if (marker) { event.preventDefault(); marker.focus(); }
+  });
+
   document.addEventListener("click", function (event) {
     if (event.target.closest("[data-help]")) showHelp();
+    const focus = event.target.closest("[data-focus]");
+    if (focus) {
+      const field = document.getElementById(focus.dataset.focus);
+      if (field) field.focus();
+    }
+    const marker = event.target.closest("[data-cite]");
+    if (marker) lightSource(marker, true);
     const toggle = event.target.closest("[data-toggle]");
     if (toggle) {
       const panel = document.getElementById(toggle.dataset.toggle);

@@ -51,6 +51,8 @@ VIEWS = {
     "drafts:section": ("ticket", ALL),
     "drafts:eval_compare": (None, LEAD_ONLY),
     "drafts:drift": (None, LEAD_ONLY),
+    "drafts:queue": (None, ALL),
+    "drafts:review": ("reply", ALL),
 }
 # POST-only views, checked with POST (a GET would stop at 405 and prove nothing about roles).
 POST_VIEWS = {
@@ -63,6 +65,10 @@ POST_VIEWS = {
     "synthetic:review_next": (None, ALL),
     "synthetic:review_act": ("pair", ALL),
     "drafts:regenerate": ("ticket", ALL),
+    "drafts:next": (None, ALL),
+    "drafts:check": ("reply", ALL),
+    "drafts:act": ("reply", ALL),
+    "drafts:redraft": ("reply", ALL),
 }
 # The API answers with its own token authentication (tests/tickets/test_api.py); its schema
 # and docs are public.
@@ -124,6 +130,11 @@ def objects(db):
             decision=EditLogEntry.Decision.APPROVE,
             editor=None,
         )
+    from apps.drafts.models import Draft, Reply
+
+    ticket = Ticket.objects.create(external_id="perm", body="Perm", source="web")
+    draft = Draft.objects.create(ticket=ticket, version=1, status="ready", design="ranked")
+    reply = Reply.objects.create(draft=draft, ticket=ticket, text="Perm")
     return {
         "document": {"pk": document.pk},
         "chunk": {"pk": chunk.pk},
@@ -132,7 +143,8 @@ def objects(db):
         "run": {"pk": run.pk},
         "pair": {"pk": pair.pk},
         "export": {"pk": export.pk, "part": "train"},
-        "ticket": {"pk": Ticket.objects.create(external_id="perm", body="Perm", source="web").pk},
+        "ticket": {"pk": ticket.pk},
+        "reply": {"pk": reply.pk},
         "decision": {"pk": decision.pk},
         "log_export": {"fmt": "csv"},
     }

@@ -7,6 +7,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 LEAD_LINKS = [
     "Tickets",
+    "Review replies",
     "Review Q&A",
     "Documents",
     "Hit testing",
@@ -22,7 +23,11 @@ LEAD_LINKS = [
 @pytest.mark.parametrize(
     ("make", "role", "links"),
     [
-        (factories.reviewer, "Reviewer", ["Tickets", "Review Q&A", "Documents", "Hit testing"]),
+        (
+            factories.reviewer,
+            "Reviewer",
+            ["Tickets", "Review replies", "Review Q&A", "Documents", "Hit testing"],
+        ),
         (
             factories.lead,
             "Support lead",
