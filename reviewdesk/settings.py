@@ -129,6 +129,7 @@ INSTALLED_APPS = [
     "apps.oversight",
     "apps.tickets",
     "apps.drafts",
+    "apps.delivery",
     "apps.home",
 ]
 
@@ -367,6 +368,14 @@ DRAFT_CLAIM_MINUTES = env_int("DRAFT_CLAIM_MINUTES", 15, minimum=1)
 # Two stages by default: a reviewer approves, then a lead. When on, a reply the reviewer
 # approves unedited with every sentence supported (the AI's draft as checked) skips the lead.
 DRAFT_SKIP_LEAD_WHEN_CLEAN = env_bool("DRAFT_SKIP_LEAD_WHEN_CLEAN", False)
+
+# Webhooks of approved replies (apps/delivery): a delivery is tried this many times, waiting
+# base * 2^(n-1) seconds after the n-th failure (30 s … 8 min: a receiver down for ~15 minutes
+# still gets it), each POST given this long to connect and answer. Then it is marked failed
+# for a lead to send again.
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6, minimum=1)
+WEBHOOK_BACKOFF_SECONDS = env_int("WEBHOOK_BACKOFF_SECONDS", 30, minimum=0)
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -28,6 +28,7 @@ NAV_ITEMS = [
     NavItem("Export", "synthetic:exports", LEAD_SCREENS, "g x"),
     NavItem("Model telemetry", "llm:telemetry", LEAD_SCREENS, "g m"),
     NavItem("Oversight", "oversight:dashboard", LEAD_SCREENS, "g o"),
+    NavItem("Deliveries", "delivery:list", LEAD_SCREENS, "g w"),
 ]
 
 

@@ -46,6 +46,16 @@ def source_numbers(*, draft: Draft) -> dict[int, DraftSource]:
     return numbered
 
 
+def source_section(source: DraftSource) -> str:
+    """The section a source sentence sits in, without the document title its heading path
+    usually starts with (the title is shown next to it)."""
+    path = source.heading_path
+    title = source.document_title
+    if title and path.startswith(title):
+        path = path[len(title) :].lstrip(" >\u203a")
+    return path
+
+
 def text_clean(text: str) -> str:
     """The reply as a customer reads it: markers removed, spacing kept tidy."""
     paragraphs = [" ".join(MARKER.sub(" ", p).split()) for p in text.split("\n\n")]

@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
 
 from apps.drafts.models import AnswerEvalRun, Draft, DraftSentence, DraftSource, Reply
-from apps.drafts.reviewing import source_numbers, text_clean
+from apps.drafts.reviewing import source_numbers, source_section, text_clean
 from apps.knowledge.models import Chunk
 from apps.oversight.models import EditLogEntry
 from apps.oversight.selectors import words_diff
@@ -300,6 +300,7 @@ class ReplyView:
             "after": after,
             "cut_before": intact and source.start > self.CONTEXT,
             "cut_after": intact and source.end + self.CONTEXT < len(chunk.text),
+            "section": source_section(source),
         }
 
     @property
@@ -345,7 +346,7 @@ def reply_payload(*, reply: Reply) -> dict:
             {
                 "number": n,
                 "document": numbered[n].document_title,
-                "section": numbered[n].heading_path,
+                "section": source_section(numbered[n]),
                 "quote": numbered[n].text,
             }
             for n in used

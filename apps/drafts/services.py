@@ -513,4 +513,5 @@ def _log(reply: Reply, user, decision: str, *, before: str | None = None, **extr
 
 def _approved_notify(reply: Reply) -> None:
     for callback in _approved_listeners:
-        transaction.on_commit(lambda callback=callback: callback(reply.pk))
+        # robust: the approval is committed; a failing listener is logged, not a 500.
+        transaction.on_commit(lambda callback=callback: callback(reply.pk), robust=True)

@@ -180,10 +180,16 @@ def _four_eyes_blocked(reply: Reply, user) -> bool:
 def reply_check(request: HttpRequest, pk: int) -> HttpResponse:
     """Check the text being edited against the cited sources, without saving anything."""
     reply = _reply_or_404(pk)
-    text = request.POST.get("text", "")[: settings.DRAFT_REPLY_MAX_CHARS]
+    text = (_posted_text(request) or "")[: settings.DRAFT_REPLY_MAX_CHARS]
     sentences = text_verify(text=text, draft=reply.draft)
     context = {"sentences": sentences, "view": selectors.ReplyView(reply), "checked": True}
     return render(request, "drafts/review.html#sentences", context)
+
+
+def _posted_text(request: HttpRequest) -> str | None:
+    """The reply text as posted; browsers send a textarea's line breaks as CRLF."""
+    text = request.POST.get("text")
+    return None if text is None else text.replace("\r\n", "\n")
 
 
 def _shown_version(data) -> int:
@@ -198,7 +204,7 @@ def _shown_version(data) -> int:
 def reply_act(request: HttpRequest, pk: int) -> HttpResponse:
     reply = _reply_or_404(pk)
     action = request.POST.get("action", "")
-    text = request.POST.get("text")
+    text = _posted_text(request)
     if text is not None and len(text) > settings.DRAFT_REPLY_MAX_CHARS:
         return _review_render(
             request,

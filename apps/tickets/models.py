@@ -84,6 +84,11 @@ class ApiClient(models.Model):
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Where approved replies are POSTed (optional: a client may fetch them over the API).
+    webhook_url = models.URLField(max_length=2000, blank=True)
+    # Signs each webhook body (HMAC-SHA256). Kept in clear because signing needs it; admin
+    # takes it in a password field and never shows it back.
+    webhook_secret = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["name"]

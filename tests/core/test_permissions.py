@@ -53,6 +53,7 @@ VIEWS = {
     "drafts:drift": (None, LEAD_ONLY),
     "drafts:queue": (None, ALL),
     "drafts:review": ("reply", ALL),
+    "delivery:list": (None, LEAD_ONLY),
 }
 # POST-only views, checked with POST (a GET would stop at 405 and prove nothing about roles).
 POST_VIEWS = {
@@ -69,10 +70,17 @@ POST_VIEWS = {
     "drafts:check": ("reply", ALL),
     "drafts:act": ("reply", ALL),
     "drafts:redraft": ("reply", ALL),
+    "delivery:resend": ("delivery", LEAD_ONLY),
 }
 # The API answers with its own token authentication (tests/tickets/test_api.py); its schema
 # and docs are public.
-API = {"api:api-root", "api:openapi-json", "api:openapi-view", "api:ticket_post"}
+API = {
+    "api:api-root",
+    "api:openapi-json",
+    "api:openapi-view",
+    "api:ticket_post",
+    "api:ticket_reply_get",
+}
 PUBLIC = {"login", "logout", "healthz"} | API
 
 
@@ -145,6 +153,8 @@ def objects(db):
         "export": {"pk": export.pk, "part": "train"},
         "ticket": {"pk": ticket.pk},
         "reply": {"pk": reply.pk},
+        # No delivery needed: the role check comes first, then a lead gets a 404.
+        "delivery": {"pk": 1},
         "decision": {"pk": decision.pk},
         "log_export": {"fmt": "csv"},
     }

@@ -17,6 +17,7 @@ LEAD_LINKS = [
     "Export",
     "Model telemetry",
     "Oversight",
+    "Deliveries",
 ]
 
 
