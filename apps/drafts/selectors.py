@@ -32,7 +32,7 @@ def ticket_drafts(*, ticket: Ticket) -> list[Draft]:
     """Every draft of the ticket, newest first, with sources and sentences in two queries."""
     return list(
         Draft.objects.filter(ticket=ticket)
-        .select_related("llm_call")
+        .select_related("llm_call", "reply__reviewed_by", "reply__approved_by")
         .prefetch_related(
             Prefetch("sources", queryset=DraftSource.objects.order_by("id")),
             Prefetch("sentences", queryset=DraftSentence.objects.order_by("position")),

@@ -22,9 +22,11 @@ def dashboard_summary(*, user) -> dict:
 
 
 def tickets_waiting() -> dict:
-    """Tickets whose draft waits for a reviewer, escalated ones and those being drafted."""
+    """Tickets whose draft waits for a reviewer or a lead, escalated ones and those being
+    drafted."""
     waiting = {
         "awaiting_review": Ticket.Status.AWAITING_REVIEW,
+        "awaiting_lead": Ticket.Status.AWAITING_LEAD,
         "escalated": Ticket.Status.ESCALATED,
         "drafting": Ticket.Status.DRAFTING,
     }

@@ -27,6 +27,12 @@ REASON_LABELS = {
     "duplicate": "Duplicate",
     "unclear": "Unclear",
     "other": "Other",
+    "hallucination": "Hallucination",
+    "wrong_product_line": "Wrong product line",
+    "outdated": "Outdated",
+    "tone": "Tone",
+    "incomplete": "Incomplete",
+    "unsupported_kept": "Approved with unsupported sentences",
     "": "No reason given",
 }
 

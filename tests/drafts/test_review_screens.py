@@ -214,3 +214,15 @@ def test_an_overlong_reply_is_refused_with_a_message(client_for, reply, settings
     settings.DRAFT_REPLY_MAX_CHARS = 500
     response = _act(client_for(factories.reviewer()), reply, action="save", text="x" * 600)
     assert response.status_code == 400 and "at most 500 characters" in response.content.decode()
+
+
+def test_the_ticket_page_says_where_the_reply_is_and_links_to_its_review(client_for, reply):
+    client = client_for(factories.reviewer())
+    html = client.get(reverse("tickets:detail", args=[reply.ticket_id])).content.decode()
+    assert "Awaiting review" in html
+    assert f'href="{reverse("drafts:review", args=[reply.pk])}">Review this reply' in html
+    services.reply_approve(reply=reply, user=factories.reviewer(username="rob"), version=1)
+    reply.refresh_from_db()
+    services.reply_approve(reply=reply, user=factories.lead(username="lee"), version=reply.version)
+    html = client.get(reverse("tickets:detail", args=[reply.ticket_id])).content.decode()
+    assert "AI-assisted; reviewed by rob; approved by lee" in html

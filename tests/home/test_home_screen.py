@@ -108,9 +108,13 @@ def test_a_reviewer_does_not_see_the_ingest_jobs(client):
 def test_home_tells_a_reviewer_how_many_tickets_have_a_draft_to_review(client):
     from apps.tickets.models import Ticket
 
-    for n, status in enumerate(["awaiting_review", "awaiting_review", "escalated", "drafting"]):
+    statuses = ["awaiting_review", "awaiting_review", "awaiting_lead", "escalated", "drafting"]
+    for n, status in enumerate(statuses):
         Ticket.objects.create(external_id=f"T-{n}", body="Help", source="web", status=status)
     client.force_login(factories.reviewer())
     page = client.get(reverse("home")).content.decode()
     assert re.search(r'data-count="tickets">2</strong> tickets with a draft reply to review', page)
     assert "1 escalated to a person" in page and "1 being drafted" in page
+    assert "1 awaiting a lead's approval" in page
+    # Each figure opens the reply queue at its stage.
+    assert f'href="{reverse("drafts:queue")}?stage=lead"' in page
