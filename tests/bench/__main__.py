@@ -1,5 +1,5 @@
-"""Benchmarks: `python -m tests.bench [ingest|query|llm|search|qa|oversight|drafts ...] [--files N]
-[--sizes 10000,100000] [--queries N] [--raw-mb MB] [--chunks N]`.
+"""Benchmarks: `python -m tests.bench [ingest|query|llm|search|qa|oversight|drafts|review ...]
+[--files N] [--sizes 10000,100000] [--queries N] [--raw-mb MB] [--chunks N]`.
 
 Each figure is compared with a reference measured in the same run on the same machine (raw
 SentenceTransformer.encode for ingestion, an exact scan for queries, the previous whole-document
@@ -35,7 +35,7 @@ def main() -> None:
         "--chunks", type=int, default=100, help="Chunks per corpus for the Q&A quality run."
     )
     args = parser.parse_args()
-    benches = ["ingest", "query", "llm", "search", "qa", "oversight", "drafts"]
+    benches = ["ingest", "query", "llm", "search", "qa", "oversight", "drafts", "review"]
     args.which = args.which or benches
     if set(args.which) - set(benches):
         parser.error(f"choose from: {', '.join(benches)}")
@@ -72,6 +72,10 @@ def main() -> None:
         from tests.bench import drafts
 
         report["drafts"] = drafts.run(questions=min(args.queries, 60))
+    if "review" in args.which:
+        from tests.bench import review
+
+        report["review"] = review.run()
     RESULTS.mkdir(exist_ok=True)
     text = json.dumps(report, indent=2, sort_keys=True)
     (RESULTS / "latest.json").write_text(text)
