@@ -4,6 +4,7 @@ decision-log entry per decision. On the demo docs with the real embedding model.
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import ProgrammingError, connection, transaction
 
 from apps.drafts import services
 from apps.drafts.models import Reply
@@ -224,3 +225,73 @@ def test_regenerating_supersedes_the_reply_under_review(reply):
     newer = services.draft_create(ticket_id=ticket.pk, version=version).reply
     assert Reply.objects.get(pk=reply.pk).stage == Reply.Stage.SUPERSEDED
     assert newer.stage == Reply.Stage.REVIEW and newer.draft.version == 2
+
+
+def _decide_one(path: str, reply: Reply) -> None:
+    """Apply one decision of the named path to `reply` (already submitted for the lead's)."""
+    reviewer, lead = factories.reviewer(), factories.lead()
+    unsupported = reply.text + "\n\nYour plan includes a free audit."
+    edited = reply.text.replace("Hello Hannah,", "Hi Hannah,")
+    version = reply.version
+    calls = {
+        "save": lambda: services.reply_save(reply=reply, user=reviewer, version=1, text=edited),
+        "approve": lambda: services.reply_approve(reply=reply, user=reviewer, version=1),
+        "approve edited": lambda: services.reply_approve(
+            reply=reply, user=reviewer, version=1, text=edited
+        ),
+        "approve unsupported": lambda: services.reply_approve(
+            reply=reply, user=reviewer, version=1, text=unsupported, override_reason="Known"
+        ),
+        "lead approval": lambda: services.reply_approve(reply=reply, user=lead, version=version),
+        "return": lambda: services.reply_return(
+            reply=reply, user=lead, version=version, note="Shorter"
+        ),
+        "flag": lambda: services.reply_flag(
+            reply=reply, user=reviewer, version=1, reason="incomplete"
+        ),
+        "escalate": lambda: services.reply_escalate(
+            reply=reply, user=reviewer, version=1, note="Billing"
+        ),
+        "draft again": lambda: services.draft_request(ticket_id=reply.ticket_id, user=reviewer),
+    }
+    calls[path]()
+
+
+PATHS = [
+    "save",
+    "approve",
+    "approve edited",
+    "approve unsupported",
+    "lead approval",
+    "return",
+    "flag",
+    "escalate",
+    "draft again",
+]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_every_decision_path_writes_exactly_one_log_entry(reply, path):
+    before = EditLogEntry.objects.count()
+    if path in ("lead approval", "return"):
+        reply = services.reply_approve(reply=reply, user=factories.reviewer(), version=1)
+        before += 1
+    _decide_one(path, reply)
+    assert EditLogEntry.objects.count() == before + 1
+    entry = EditLogEntry.objects.order_by("-id").first()
+    assert entry.area == "draft" and entry.editor_id is not None
+
+
+@pytest.mark.parametrize("path", ["save", "approve edited", "flag", "escalate"])
+def test_when_the_log_cannot_take_the_entry_the_reply_is_not_changed(reply, path):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION refuse_insert() RETURNS trigger AS $$ BEGIN "
+            "RAISE EXCEPTION 'log unavailable'; END; $$ LANGUAGE plpgsql; "
+            "CREATE TRIGGER refuse_insert BEFORE INSERT ON oversight_editlogentry "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_insert();"
+        )
+    with pytest.raises(ProgrammingError, match="log unavailable"), transaction.atomic():
+        _decide_one(path, reply)
+    kept = Reply.objects.get(pk=reply.pk)
+    assert (kept.version, kept.text, kept.stage, kept.flags) == (1, reply.text, "review", [])
