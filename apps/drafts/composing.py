@@ -410,15 +410,22 @@ def sentences_judge(*, claims: list[ReplySentence], sources: list[SourceSentence
             claim.verdict, claim.reason = "unsupported", f"{similarity:.2f} like its source"
 
 
+def citation_numbers(citations: list[list[str]]) -> dict[str, int]:
+    """Marker number of each cited source id: the order in which the reply first cites them.
+    The one numbering of a draft, for its text, its page and its review."""
+    numbers: dict[str, int] = {}
+    for sids in citations:
+        for sid in sids:
+            numbers.setdefault(sid, len(numbers) + 1)
+    return numbers
+
+
 def reply_text(sentences: list[ReplySentence], sources: list[SourceSentence]) -> str:
     """Claims carry numbered markers [1].. in the order sources are first cited."""
-    numbers: dict[str, int] = {}
+    numbers = citation_numbers([s.citations for s in sentences])
     lines = []
     for s in sentences:
-        if s.kind == "framing":
-            lines.append(s.text)
-            continue
-        marks = "".join(f"[{numbers.setdefault(sid, len(numbers) + 1)}]" for sid in s.citations)
+        marks = "".join(f"[{numbers[sid]}]" for sid in s.citations)
         lines.append(f"{s.text} {marks}".strip())
     return "\n\n".join(lines)
 

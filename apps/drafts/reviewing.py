@@ -13,7 +13,12 @@ from __future__ import annotations
 import re
 from dataclasses import asdict
 
-from apps.drafts.composing import ReplySentence, SourceSentence, sentences_judge
+from apps.drafts.composing import (
+    ReplySentence,
+    SourceSentence,
+    citation_numbers,
+    sentences_judge,
+)
 from apps.drafts.models import Draft, DraftSource
 from apps.knowledge.chunking import sentences_split
 
@@ -34,10 +39,7 @@ def source_numbers(*, draft: Draft) -> dict[int, DraftSource]:
     them (the numbers its text already carries), then the sources it did not cite, so a
     reviewer can cite those too."""
     sources = list(draft.sources.all())
-    order: dict[str, int] = {}
-    for sentence in draft.sentences.all():
-        for sid in sentence.citations:
-            order.setdefault(sid, len(order) + 1)
+    order = citation_numbers([s.citations for s in draft.sentences.all()])
     by_sid = {s.sid: s for s in sources}
     numbered = {n: by_sid[sid] for sid, n in order.items() if sid in by_sid}
     for source in sources:

@@ -2,6 +2,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
 
+from apps.drafts.composing import citation_numbers
 from apps.drafts.models import AnswerEvalRun, Draft, DraftSentence, DraftSource, Reply
 from apps.drafts.reviewing import source_numbers, source_section, text_clean
 from apps.knowledge.models import Chunk
@@ -47,10 +48,7 @@ class DraftView:
 
     def __init__(self, draft: Draft) -> None:
         self.draft = draft
-        self.numbers: dict[str, int] = {}
-        for sentence in draft.sentences.all():
-            for sid in sentence.citations:
-                self.numbers.setdefault(sid, len(self.numbers) + 1)
+        self.numbers = citation_numbers([s.citations for s in draft.sentences.all()])
         self.sentences = [
             (s, [(self.numbers[sid], sid) for sid in s.citations if sid in self.numbers])
             for s in draft.sentences.all()

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from apps.accounts.roles import LEAD_SCREENS
 from apps.core import claims
-from apps.drafts.composing import Composed, ReplySentence, draft_compose
+from apps.drafts.composing import Composed, ReplySentence, citation_numbers, draft_compose
 from apps.drafts.models import Draft, DraftSentence, DraftSource, Reply
 from apps.drafts.reviewing import text_verify, verdict_counts
 from apps.oversight.models import EditLogEntry
@@ -185,7 +185,7 @@ def _reply_create(draft: Draft, composed: Composed) -> Reply:
         stage=Reply.Stage.SUPERSEDED, claimed_by=None, claimed_until=None
     )
     escalated = composed.status == Draft.Status.ESCALATED
-    numbers: dict[str, int] = {}
+    numbers = citation_numbers([s.citations for s in composed.sentences])
     sentences = [_review_form(s, numbers) for s in composed.sentences]
     return Reply.objects.create(
         draft=draft,
@@ -206,7 +206,7 @@ def _review_form(sentence: ReplySentence, numbers: dict[str, int]) -> dict:
         "verdict": sentence.verdict,
         "similarity": sentence.similarity,
         "reason": sentence.reason[:1].upper() + sentence.reason[1:],
-        "markers": [numbers.setdefault(sid, len(numbers) + 1) for sid in sentence.citations],
+        "markers": [numbers[sid] for sid in sentence.citations],
         "changed": False,
     }
 
