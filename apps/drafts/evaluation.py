@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 
+from apps.core.stats import percentile
 from apps.drafts.composing import Composed, draft_compose
 from apps.drafts.models import AnswerEvalRun
 from apps.knowledge.models import ProductLine
@@ -137,14 +138,13 @@ def _ms_per_token(composed: Composed) -> float | None:
     return round(composed.structured.call.ms_per_output_token, 2)
 
 
-def question_score(*, question: LabelledQuestion, design: str, k: int, use_filters: bool) -> Scored:
-    product_line = None
-    if use_filters and question.product_line:
-        product_line = ProductLine.objects.filter(name__iexact=question.product_line).first()
+def question_score(
+    *, question: LabelledQuestion, design: str, k: int, product_line_id: int | None
+) -> Scored:
     composed = draft_compose(
         subject="",
         body=question.question,
-        product_line_id=product_line.pk if product_line else None,
+        product_line_id=product_line_id,
         design=design,
         k=k,
     )
@@ -191,7 +191,9 @@ def _mean(values: list[float]) -> float | None:
 
 
 def _percentile(values: list[float], q: int) -> float | None:
-    return round(float(np.percentile(values, q)), 1) if values else None
+    # Nearest rank, as every other latency figure of the product (apps/core/stats.py).
+    value = percentile(values, q / 100)
+    return None if value is None else round(value, 1)
 
 
 def answers_evaluate(
@@ -226,8 +228,11 @@ def answers_evaluate(
 
 
 def _scored(questions, design, k, use_filters, progress) -> Iterator[Scored]:
+    # Product lines by name, read once (names match case-insensitively).
+    lines = {name.lower(): pk for pk, name in ProductLine.objects.values_list("pk", "name")}
     for n, question in enumerate(questions, start=1):
-        yield question_score(question=question, design=design, k=k, use_filters=use_filters)
+        line = lines.get(question.product_line.lower()) if use_filters else None
+        yield question_score(question=question, design=design, k=k, product_line_id=line)
         if progress:
             progress(n)
 
