@@ -56,7 +56,6 @@ class SourceSentence:
     end: int
     text: str  # exactly chunk.text[start:end]
     similarity: float  # to the ticket
-    hit_rank: int
 
     @property
     def display(self) -> str:
@@ -136,7 +135,6 @@ def source_sentences(
     from one chunk, so one long page does not crowd out the others), numbered S1.. best
     first. Sentence vectors are stored per chunk (computed on first use)."""
     chunks = [hit.chunk for hit in result.hits]
-    rank = {chunk.pk: n for n, chunk in enumerate(chunks, start=1)}
     ensured = chunk_sentences_ensure(chunks=chunks)
     found = [
         (chunk, sentence)
@@ -161,9 +159,7 @@ def source_sentences(
         if len(chosen) == limit:
             break
     return [
-        SourceSentence(
-            f"S{n}", chunk, s.start, s.end, chunk.text[s.start : s.end], similarity, rank[chunk.pk]
-        )
+        SourceSentence(f"S{n}", chunk, s.start, s.end, chunk.text[s.start : s.end], similarity)
         for n, (chunk, s, similarity) in enumerate(chosen, start=1)
     ]
 

@@ -137,7 +137,6 @@ def _as_source(source: DraftSource) -> SourceSentence:
         end=source.end,
         text=source.text,
         similarity=source.similarity,
-        hit_rank=0,
     )
 
 

@@ -123,7 +123,7 @@ def test_a_model_that_finds_no_answering_sentence_escalates(demo_docs):
 
 def _source(sid: str, text: str) -> SourceSentence:
     chunk = factories.chunk()
-    return SourceSentence(sid, chunk, 0, len(text), text, 0.6, 1)
+    return SourceSentence(sid, chunk, 0, len(text), text, 0.6)
 
 
 def test_an_uncited_sentence_and_a_sentence_with_a_figure_its_source_lacks_are_unsupported(db):
