@@ -272,14 +272,21 @@ def reply_claim_next(*, user, queryset, after=None, before=None) -> Reply | None
 
 
 def reply_hold(*, reply: Reply, user) -> bool:
-    """Hold an open reply for `user` unless someone else does; False when they do."""
+    """Hold an open reply for `user` when they may act on it at its stage and nobody else
+    holds it; False otherwise (a reviewer reading a reply that waits for a lead never
+    blocks the leads)."""
     with transaction.atomic():
         locked = Reply.objects.select_for_update().get(pk=reply.pk)
-        if claims.claim_held_by_other(item=locked, user=user):
+        if claims.claim_held_by_other(item=locked, user=user) or not _may_act(locked, user):
             return False
-        if locked.stage in (*EDITABLE, Reply.Stage.LEAD):
-            claims.claim_take(item=locked, user=user, minutes=settings.DRAFT_CLAIM_MINUTES)
+        claims.claim_take(item=locked, user=user, minutes=settings.DRAFT_CLAIM_MINUTES)
     return True
+
+
+def _may_act(reply: Reply, user) -> bool:
+    if reply.stage == Reply.Stage.LEAD:
+        return user.has_perm(LEAD_SCREENS)
+    return reply.stage in EDITABLE
 
 
 def reply_release(*, reply: Reply, user) -> None:
@@ -451,6 +458,8 @@ def _locked(reply: Reply, user, version: int, text: str | None, *, stages) -> Re
         raise EditConflict(locked, text)
     if locked.stage not in stages:
         raise ReviewError(f"This reply is {locked.get_stage_display().lower()}: nothing to do.")
+    if locked.stage == Reply.Stage.LEAD and not user.has_perm(LEAD_SCREENS):
+        raise PermissionDenied("A reply awaiting a lead is for support leads.")
     if claims.claim_held_by_other(item=locked, user=user):
         raise ReviewError(f"{locked.claimed_by} is working on this reply.")
     return locked

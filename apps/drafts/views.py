@@ -11,6 +11,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.accounts.roles import LEAD_SCREENS
+from apps.core.claims import claim_held_by_other
 from apps.core.permissions import lead_required, reviewer_required
 from apps.drafts import selectors, services
 from apps.drafts.models import AnswerEvalRun, Reply
@@ -150,6 +151,7 @@ def _review_render(
         "ticket": reply.ticket,
         "draft": reply.draft,
         "holding": holding,
+        "held_by_other": claim_held_by_other(item=reply, user=request.user),
         "text": reply.text if text is None else text,
         "sentences": view.sentences if sentences is None else sentences,
         "error": error,

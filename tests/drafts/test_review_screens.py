@@ -226,3 +226,11 @@ def test_the_ticket_page_says_where_the_reply_is_and_links_to_its_review(client_
     services.reply_approve(reply=reply, user=factories.lead(username="lee"), version=reply.version)
     html = client.get(reverse("tickets:detail", args=[reply.ticket_id])).content.decode()
     assert "AI-assisted; reviewed by rob; approved by lee" in html
+
+
+def test_a_reviewer_reading_a_reply_that_waits_for_a_lead_does_not_hold_it(client_for, reply):
+    reply = services.reply_approve(reply=reply, user=factories.reviewer(), version=1)
+    html = client_for(factories.reviewer()).get(reverse("drafts:review", args=[reply.pk]))
+    assert "a support lead gives the final approval" in html.content.decode()
+    assert Reply.objects.get(pk=reply.pk).claimed_by is None
+    assert services.reply_hold(reply=reply, user=factories.lead())
