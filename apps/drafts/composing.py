@@ -118,9 +118,14 @@ def _normal_text(text: str) -> str:
 _MARKUP_MARKS = re.compile(r"(\*\*|__|`)")
 
 
+def markup_strip(text: str) -> str:
+    """Text without Markdown's emphasis and code marks; words and spacing as they are."""
+    return _MARKUP_MARKS.sub("", text)
+
+
 def reply_form(text: str) -> str:
     """A quoted sentence as the reply shows it: its words verbatim, without Markdown marks."""
-    return " ".join(_MARKUP_MARKS.sub("", text).split())
+    return " ".join(markup_strip(text).split())
 
 
 def _citable(sentence: str) -> bool:
@@ -191,6 +196,18 @@ def _is_name(word: str) -> bool:
     if word.isupper():
         return len(word) <= 3 or not is_common_word(lower)
     return not is_common_word(lower)
+
+
+_CAPITALISED = re.compile(r"\b[A-Z][\w-]*")
+
+
+def names_missing(*, claim: str, cited: str) -> list[str]:
+    """Names (products, vendors, acronyms) a claim uses that the text it cites never does: a
+    sentence about Okta citing a passage about SAML in general is not supported by it,
+    however alike the two read."""
+    present = cited.lower()
+    names = dict.fromkeys(m.group(0).strip("-") for m in _CAPITALISED.finditer(claim))
+    return [n for n in names if _is_name(n) and n.lower() not in present]
 
 
 def retrieval_summary(result: SearchResult) -> dict:
@@ -385,11 +402,15 @@ def sentences_judge(*, claims: list[ReplySentence], sources: list[SourceSentence
             continue
         cited_text = " ".join(s.display for s in cited)
         missing = sorted(set(_FIGURE.findall(claim.text)) - set(_FIGURE.findall(cited_text)))
+        unnamed = names_missing(claim=claim.text, cited=cited_text)
         if any(claim.text == reply_form(s.text) for s in cited):
             claim.verdict, claim.similarity, claim.reason = "supported", 1.0, "quotes its source"
         elif missing:
             claim.verdict = "unsupported"
             claim.reason = f"states {', '.join(missing)}, which the cited text does not"
+        elif unnamed:
+            claim.verdict = "unsupported"
+            claim.reason = f"names {', '.join(unnamed)}, which the cited text does not"
         else:
             pending.append((claim, cited_text))
     if not pending:

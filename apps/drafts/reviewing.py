@@ -17,6 +17,7 @@ from apps.drafts.composing import (
     ReplySentence,
     SourceSentence,
     citation_numbers,
+    markup_strip,
     sentences_judge,
 )
 from apps.drafts.models import Draft, DraftSource
@@ -24,13 +25,23 @@ from apps.knowledge.chunking import sentences_split
 
 MARKER = re.compile(r"\[(\d{1,3})\]")
 _LEADING_MARKERS = re.compile(r"^((?:\[\d{1,3}\]\s*)+)(.*)$", re.S)
+# Framing needs no source, so it must be nothing but framing: a greeting or sign-off followed
+# by at most six words that are names (capitalised) or the few words such lines are made of
+# ("Thanks for your patience." is framing; "Thanks, we refunded you." and "Kind regards,
+# your account has been upgraded." are claims).
+_FRAMING_WORDS = (
+    r"(?:[A-Z][\w'.-]*|all|team|there|everyone|for|your|the|our|patience|help|waiting|"
+    r"reaching|out|contacting|us|writing|in|advance|and|from|support|again|very|much|so|"
+    r"thanks|thank|you|details|message|question|letting|know)"
+)
+_FRAMING_TAIL = r"(?:[ ,]+" + _FRAMING_WORDS + r"){0,6}[ ]*[,!.]?"
+# Only the opening word ignores case: a name in the tail must be capitalised.
 _GREETING = re.compile(
-    r"^(hello|hi|hey|dear|good (morning|afternoon|evening))\b[^.!?\[\]]{0,60}[,!.]?$", re.I
+    r"^(?i:hello|hi|hey|dear|good (?:morning|afternoon|evening))" + _FRAMING_TAIL + "$"
 )
 _SIGN_OFF = re.compile(
-    r"^(thanks|thank you|many thanks|best|regards|kind regards|best regards|best wishes|"
-    r"sincerely|cheers)\b[^.!?\[\]]{0,60}[,!.]?$",
-    re.I,
+    r"^(?i:thanks|thank you|many thanks|best|regards|kind regards|best regards|best wishes|"
+    r"sincerely|cheers)" + _FRAMING_TAIL + "$"
 )
 
 
@@ -48,14 +59,33 @@ def source_numbers(*, draft: Draft) -> dict[int, DraftSource]:
     return numbered
 
 
+_HEADING_LINE = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.M)
+
+
 def source_section(source: DraftSource) -> str:
-    """The section a source sentence sits in, without the document title its heading path
+    """The section a source sentence sits in: the last heading above it in its chunk (a chunk
+    may span several sections), else the chunk's heading path without the document title it
     usually starts with (the title is shown next to it)."""
+    chunk = source.chunk
+    if chunk is not None and chunk.text[source.start : source.end] == source.text:
+        headings = _HEADING_LINE.findall(chunk.text[: source.start])
+        if headings:
+            return markup_strip(headings[-1]).strip()
     path = source.heading_path
     title = source.document_title
     if title and path.startswith(title):
         path = path[len(title) :].lstrip(" >\u203a")
     return path
+
+
+_HEADING_MARKS = re.compile(r"^#{1,6}[ \t]+", re.M)
+_FENCE = re.compile(r"^```[\w-]*[ \t]*$", re.M)
+
+
+def passage_plain(text: str) -> str:
+    """A passage around a quoted sentence as a reviewer reads it: without Markdown's heading
+    hashes, code fences and emphasis marks (the words stay as they are)."""
+    return markup_strip(_FENCE.sub("", _HEADING_MARKS.sub("", text)))
 
 
 def text_clean(text: str) -> str:

@@ -4,7 +4,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
 
 from apps.drafts.composing import citation_numbers
 from apps.drafts.models import AnswerEvalRun, Draft, DraftSentence, DraftSource, Reply
-from apps.drafts.reviewing import source_numbers, source_section, text_clean
+from apps.drafts.reviewing import passage_plain, source_numbers, source_section, text_clean
 from apps.knowledge.models import Chunk
 from apps.oversight.models import EditLogEntry
 from apps.oversight.selectors import words_diff
@@ -289,6 +289,7 @@ class ReplyView:
         intact = chunk is not None and chunk.text[source.start : source.end] == source.text
         before = chunk.text[max(0, source.start - self.CONTEXT) : source.start] if intact else ""
         after = chunk.text[source.end : source.end + self.CONTEXT] if intact else ""
+        before, after = passage_plain(before), passage_plain(after)
         return {
             "number": number,
             "source": source,
@@ -310,12 +311,16 @@ class ReplyView:
         return reply_provenance(reply=self.reply)
 
 
+def _person(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
 def reply_provenance(*, reply: Reply) -> str:
     parts = ["AI-assisted"]
     if reply.reviewed_by_id:
-        parts.append(f"reviewed by {reply.reviewed_by.get_username()}")
+        parts.append(f"reviewed by {_person(reply.reviewed_by)}")
     if reply.approved_by_id and not reply.lead_skipped:
-        parts.append(f"approved by {reply.approved_by.get_username()}")
+        parts.append(f"approved by {_person(reply.approved_by)}")
     elif reply.lead_skipped:
         parts.append("lead approval skipped: approved unedited with every sentence supported")
     return "; ".join(parts)
@@ -325,7 +330,10 @@ def reply_approved_for(*, ticket_id: int) -> Reply | None:
     return (
         Reply.objects.filter(ticket_id=ticket_id, stage=Reply.Stage.APPROVED)
         .select_related("ticket", "reviewed_by", "approved_by", "draft")
-        .prefetch_related("draft__sources", "draft__sentences")
+        .prefetch_related(
+            Prefetch("draft__sources", queryset=DraftSource.objects.select_related("chunk")),
+            "draft__sentences",
+        )
         .order_by("-pk")
         .first()
     )
@@ -351,7 +359,7 @@ def reply_payload(*, reply: Reply) -> dict:
             if n in numbered
         ],
         "provenance": reply_provenance(reply=reply),
-        "reviewed_by": reply.reviewed_by.get_username() if reply.reviewed_by_id else None,
-        "approved_by": reply.approved_by.get_username() if reply.approved_by_id else None,
+        "reviewed_by": _person(reply.reviewed_by) if reply.reviewed_by_id else None,
+        "approved_by": _person(reply.approved_by) if reply.approved_by_id else None,
         "approved_at": reply.approved_at.isoformat() if reply.approved_at else None,
     }

@@ -285,8 +285,15 @@ def reply_hold(*, reply: Reply, user) -> bool:
 
 def _may_act(reply: Reply, user) -> bool:
     if reply.stage == Reply.Stage.LEAD:
-        return user.has_perm(LEAD_SCREENS)
+        return user.has_perm(LEAD_SCREENS) and not reply_four_eyes_blocked(reply=reply, user=user)
     return reply.stage in EDITABLE
+
+
+def reply_four_eyes_blocked(*, reply: Reply, user) -> bool:
+    """The lead approved or edited this reply at the first stage: another lead must decide."""
+    return reply.stage == Reply.Stage.LEAD and (
+        user.pk == reply.reviewed_by_id or user.pk in reply.editor_ids
+    )
 
 
 def reply_release(*, reply: Reply, user) -> None:
@@ -374,7 +381,7 @@ def _reviewer_approve(reply: Reply, user, text: str | None, override_reason: str
 def _lead_approve(reply: Reply, user) -> None:
     if not user.has_perm(LEAD_SCREENS):
         raise PermissionDenied("The second approval is for support leads.")
-    if user.pk == reply.reviewed_by_id or user.pk in reply.editor_ids:
+    if reply_four_eyes_blocked(reply=reply, user=user):
         raise ReviewError(
             "You approved or edited this reply yourself, so another lead must give the "
             "second approval (four eyes)."
@@ -503,8 +510,10 @@ def _log(reply: Reply, user, decision: str, *, before: str | None = None, **extr
         before={"text": reply.text if before is None else before},
         after={"text": reply.text},
         product_line=ticket.product_line.name if ticket.product_line_id else "",
-        model=draft.model,
-        prompt_version=draft.prompt_version,
+        # A ranked draft asked no model: say what made it, so the dashboard's per-model
+        # figures show the app's own drafts apart.
+        model=draft.model or "none (ranked by the app)",
+        prompt_version=draft.prompt_version or f"design {draft.design}",
         ai_created_at=draft.created_at,
         requested_at=ticket.created_at,
         details={

@@ -10,6 +10,7 @@ urlpatterns = [
     path("replies/next/", views.reply_next, name="next"),
     path("replies/<int:pk>/", views.reply_review, name="review"),
     path("replies/<int:pk>/check/", views.reply_check, name="check"),
+    path("replies/<int:pk>/release/", views.reply_release, name="release"),
     path("replies/<int:pk>/act/", views.reply_act, name="act"),
     path("replies/<int:pk>/redraft/", views.reply_regenerate, name="redraft"),
     path("answers/evaluations/", views.eval_compare, name="eval_compare"),

@@ -159,7 +159,7 @@ def _review_render(
         "conflict": conflict,
         "flag_reasons": Reply.FlagReason.choices,
         "lead": request.user.has_perm(LEAD_SCREENS),
-        "four_eyes": _four_eyes_blocked(reply, request.user),
+        "four_eyes": services.reply_four_eyes_blocked(reply=reply, user=request.user),
         "query": urlencode(filters.as_params()),
         "filter_items": list(filters.as_params().items()),
         "history": selectors.reply_history(reply=reply),
@@ -171,10 +171,13 @@ def _review_render(
     return response
 
 
-def _four_eyes_blocked(reply: Reply, user) -> bool:
-    return reply.stage == Reply.Stage.LEAD and (
-        user.pk == reply.reviewed_by_id or user.pk in reply.editor_ids
-    )
+@reviewer_required
+@require_POST
+def reply_release(request: HttpRequest, pk: int) -> HttpResponse:
+    """Let go of a reply the person leaves without deciding (the page sends this as it
+    unloads), so it does not stay held until the claim lapses."""
+    services.reply_release(reply=_reply_or_404(pk), user=request.user)
+    return HttpResponse(status=204)
 
 
 @reviewer_required

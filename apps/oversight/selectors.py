@@ -4,6 +4,7 @@ number of entries."""
 
 import datetime as dt
 import difflib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -417,18 +418,32 @@ def side_by_side(*, entry: EditLogEntry) -> list[dict]:
 
 
 def words_diff(*, old: str, new: str) -> tuple[list, list]:
-    """The words of two texts as (kind, words) runs for two columns: "same" in both, "removed"
-    on the left, "added" on the right. Split on spaces only, so line breaks stay in place."""
+    """The words of two texts as (kind, space, words) runs for two columns: "same" in both,
+    "removed" on the left, "added" on the right; `space` is the whitespace before the run
+    (line breaks included), kept out of the marked words. Words are compared without the
+    whitespace around them, so a word next to a paragraph break is not marked as changed."""
+    old_tokens, new_tokens = _WORD.findall(old), _WORD.findall(new)
+    matcher = difflib.SequenceMatcher(
+        None, [t.strip() for t in old_tokens], [t.strip() for t in new_tokens], autojunk=False
+    )
     left, right = [], []
-    old_words, new_words = old.split(" "), new.split(" ")
-    matcher = difflib.SequenceMatcher(None, old_words, new_words, autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
-            left.append(("same", " ".join(old_words[i1:i2])))
-            right.append(("same", " ".join(new_words[j1:j2])))
+            left.append(_run("same", old_tokens[i1:i2]))
+            right.append(_run("same", new_tokens[j1:j2]))
             continue
         if i2 > i1:
-            left.append(("removed", " ".join(old_words[i1:i2])))
+            left.append(_run("removed", old_tokens[i1:i2]))
         if j2 > j1:
-            right.append(("added", " ".join(new_words[j1:j2])))
+            right.append(_run("added", new_tokens[j1:j2]))
     return left, right
+
+
+# A word with the whitespace before it.
+_WORD = re.compile(r"\s*\S+")
+
+
+def _run(kind: str, tokens: list[str]) -> tuple[str, str, str]:
+    text = "".join(tokens)
+    words = text.lstrip()
+    return kind, text[: len(text) - len(words)], words

@@ -30,7 +30,7 @@ class ApiClientForm(forms.ModelForm):
         max_length=ApiClient._meta.get_field("webhook_url").max_length,
         assume_scheme="https",
         help_text="Approved replies are POSTed here (optional: without one, the client fetches "
-        "them with GET /api/tickets/<id>/reply).",
+        "them with GET /api/tickets/{ticket id}/reply).",
     )
     new_webhook_secret = forms.CharField(
         label="Webhook secret",

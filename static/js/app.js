@@ -84,6 +84,21 @@
     target.value = JSON.stringify(Array.from(input.files, function (f) { return f.webkitRelativePath; }));
   });
 
+  // A review screen holds its item for the person; leaving it without deciding (a link, the
+  // back button, closing the tab) lets go at once. A form submitted from the page decides
+  // or moves on by itself, so it sends nothing.
+  let submitting = false;
+  document.addEventListener("submit", function () { submitting = true; });
+  window.addEventListener("pagehide", function () {
+    const held = document.querySelector("[data-release-url]");
+    if (!held || submitting || !navigator.sendBeacon) return;
+    const headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}");
+    const form = new FormData();
+    form.append("csrfmiddlewaretoken", headers["X-CSRFToken"] || "");
+    navigator.sendBeacon(held.dataset.releaseUrl, form);
+  });
+  window.addEventListener("pageshow", function () { submitting = false; });
+
   // Citation markers: hovering or focusing [n] lights up source n (its sentence in its
   // passage) and scrolls it into view in the sources panel.
   function lightSource(marker, on) {
@@ -107,13 +122,27 @@
       if (marker && marker !== document.activeElement) lightSource(marker, false);
     });
   });
-  // Digits 1-9 focus the first marker of that source (which lights it up).
+  // Digits 1-9 focus the first marker of that source (which lights it up); a source the
+  // reply does not cite is focused itself. Escape leaves a text field, so keys act again.
   document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && typing(event.target)) { event.target.blur(); return; }
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
     if (!/^[1-9]$/.test(event.key)) return;
     const marker = document.querySelector('[data-cite="src-' + event.key + '"]');
-    if (marker) { event.preventDefault(); marker.focus(); }
+    const source = document.getElementById("src-" + event.key);
+    if (marker) { event.preventDefault(); marker.focus(); return; }
+    if (source) {
+      event.preventDefault();
+      document.querySelectorAll(".source.is-lit").forEach(function (el) { el.classList.remove("is-lit"); });
+      source.classList.add("is-lit");
+      source.focus();
+    }
   });
+  // A form with data-confirm asks before it is sent.
+  document.addEventListener("submit", function (event) {
+    const message = event.target.dataset && event.target.dataset.confirm;
+    if (message && !window.confirm(message)) { event.preventDefault(); event.stopImmediatePropagation(); }
+  }, true);
 
   document.addEventListener("click", function (event) {
     if (event.target.closest("[data-help]")) showHelp();

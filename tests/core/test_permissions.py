@@ -68,6 +68,7 @@ POST_VIEWS = {
     "drafts:regenerate": ("ticket", ALL),
     "drafts:next": (None, ALL),
     "drafts:check": ("reply", ALL),
+    "drafts:release": ("reply", ALL),
     "drafts:act": ("reply", ALL),
     "drafts:redraft": ("reply", ALL),
     "delivery:resend": ("delivery", LEAD_ONLY),

@@ -295,3 +295,51 @@ def test_when_the_log_cannot_take_the_entry_the_reply_is_not_changed(reply, path
         _decide_one(path, reply)
     kept = Reply.objects.get(pk=reply.pk)
     assert (kept.version, kept.text, kept.stage, kept.flags) == (1, reply.text, "review", [])
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Thanks for waiting, and good news: Pro includes unlimited storage.",
+        "Kind regards, your account has been upgraded to Enterprise.",
+        "Best regards, the team will refund you 100 euros.",
+        "Hello, we refunded you.",
+    ],
+)
+def test_a_claim_dressed_as_a_greeting_or_sign_off_is_still_unsupported(reply, sentence):
+    text = reply.text + "\n\n" + sentence
+    reply = services.reply_save(reply=reply, user=factories.reviewer(), version=1, text=text)
+    last = reply.sentences[-1]
+    assert (last["kind"], last["verdict"], last["reason"]) == (
+        "claim",
+        "unsupported",
+        "Cites no source",
+    )
+
+
+@pytest.mark.parametrize(
+    "sentence", ["Thanks for your patience.", "Hi Ana, thank you for your message.", "Cheers,"]
+)
+def test_plain_framing_needs_no_source(reply, sentence):
+    text = reply.text + "\n\n" + sentence
+    reply = services.reply_save(reply=reply, user=factories.reviewer(), version=1, text=text)
+    assert reply.sentences[-1]["kind"] == "framing" and reply.unsupported_count == 0
+
+
+def test_an_edit_naming_what_its_source_never_names_is_unsupported(reply):
+    claim = next(s for s in reply.sentences if s["kind"] == "claim")
+    marker = claim["markers"][0]
+    text = reply.text + f"\n\nOkta also stops the audit log export after 15 minutes. [{marker}]"
+    reply = services.reply_save(reply=reply, user=factories.reviewer(), version=1, text=text)
+    last = reply.sentences[-1]
+    assert last["verdict"] == "unsupported" and last["reason"] == (
+        "Names Okta, which the cited text does not"
+    )
+
+
+def test_a_lead_held_back_by_four_eyes_does_not_hold_the_reply_for_the_others(reply):
+    lead = factories.lead()
+    reply = services.reply_approve(reply=reply, user=lead, version=1)
+    assert not services.reply_hold(reply=reply, user=lead)
+    assert Reply.objects.get(pk=reply.pk).claimed_by is None
+    assert services.reply_hold(reply=reply, user=factories.lead())

@@ -120,7 +120,7 @@ def test_the_lead_who_edited_sees_why_they_cannot_approve(client_for, reply):
     reply = services.reply_approve(reply=reply, user=factories.reviewer(), version=reply.version)
     client = client_for(lead)
     html = client.get(reverse("drafts:review", args=[reply.pk])).content.decode()
-    assert "four eyes" in html and "disabled" in html
+    assert "four eyes" in html and "Approve for sending" not in html
     response = _act(client, reply, action="approve")
     assert response.status_code == 400 and "four eyes" in response.content.decode()
 
@@ -234,3 +234,20 @@ def test_a_reviewer_reading_a_reply_that_waits_for_a_lead_does_not_hold_it(clien
     assert "a support lead gives the final approval" in html.content.decode()
     assert Reply.objects.get(pk=reply.pk).claimed_by is None
     assert services.reply_hold(reply=reply, user=factories.lead())
+
+
+def test_leaving_the_review_screen_lets_go_of_the_reply(client_for, reply):
+    client = client_for(factories.reviewer())
+    html = client.get(reverse("drafts:review", args=[reply.pk])).content.decode()
+    release = reverse("drafts:release", args=[reply.pk])
+    assert f'data-release-url="{release}"' in html
+    assert Reply.objects.get(pk=reply.pk).claimed_by is not None
+    assert client.post(release).status_code == 204
+    assert Reply.objects.get(pk=reply.pk).claimed_by is None
+
+
+def test_a_source_shows_the_section_its_sentence_sits_under(client_for, reply):
+    html = client_for(factories.reviewer()).get(reverse("drafts:review", args=[reply.pk]))
+    html = html.content.decode()
+    assert "\u203a Audit log export fails with E5003" in html
+    assert "## " not in html.split('id="sources-title"')[1]  # passages read without Markdown

@@ -59,7 +59,7 @@ def test_the_link_on_home_starts_reviewing_that_product_line(client):
 def test_with_nothing_waiting_the_home_says_so(client):
     client.force_login(factories.reviewer())
     page = client.get(reverse("home")).content.decode()
-    assert "Nothing is waiting for you" in page and "Start reviewing" not in page
+    assert "No Q&amp;A pair is waiting for you" in page and "Start reviewing" not in page
 
 
 def test_the_home_counts_in_the_database_whatever_the_number_of_lines_and_jobs(client):

@@ -98,3 +98,15 @@ def test_jsonl_export_has_one_object_per_decision_oldest_first(client):
 def test_an_unknown_export_format_is_404(client):
     client.force_login(factories.lead())
     assert client.get(reverse("oversight:export", args=["xlsx"])).status_code == 404
+
+
+def test_a_word_next_to_a_paragraph_break_is_not_marked_as_changed():
+    from apps.oversight.selectors import words_diff
+
+    left, right = words_diff(
+        old="Hello Maya,\n\nE5003 means it. [1]\n\nIf not.",
+        new="Hello Maya,\n\nE5003 really means it. [1]\n\nIf not.",
+    )
+    assert {kind for kind, _, _ in left} == {"same"}
+    assert [(kind, words) for kind, _, words in right if kind != "same"] == [("added", "really")]
+    assert "".join(space + words for _, space, words in right).endswith("[1]\n\nIf not.")
