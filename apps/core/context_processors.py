@@ -18,7 +18,7 @@ class NavItem:
 # its permission (the view checks the same permission on the server).
 NAV_ITEMS = [
     NavItem("Tickets", "tickets:list", REVIEWER_SCREENS, "g t"),
-    NavItem("Review replies", "drafts:queue", REVIEWER_SCREENS, "g r"),
+    NavItem("Replies", "drafts:queue", REVIEWER_SCREENS, "g r"),
     NavItem("Review Q&A", "synthetic:queue", REVIEWER_SCREENS, "g q"),
     NavItem("Documents", "knowledge:document_list", REVIEWER_SCREENS, "g d"),
     NavItem("Hit testing", "knowledge:search", REVIEWER_SCREENS, "g s"),
@@ -26,7 +26,7 @@ NAV_ITEMS = [
     NavItem("Evaluation", "knowledge:eval_list", LEAD_SCREENS, "g e"),
     NavItem("Generate Q&A", "synthetic:runs", LEAD_SCREENS, "g g"),
     NavItem("Export", "synthetic:exports", LEAD_SCREENS, "g x"),
-    NavItem("Model telemetry", "llm:telemetry", LEAD_SCREENS, "g m"),
+    NavItem("Telemetry", "llm:telemetry", LEAD_SCREENS, "g m"),
     NavItem("Oversight", "oversight:dashboard", LEAD_SCREENS, "g o"),
     NavItem("Deliveries", "delivery:list", LEAD_SCREENS, "g w"),
 ]

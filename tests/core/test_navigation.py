@@ -10,11 +10,11 @@ from tests import factories
         (
             factories.reviewer,
             ["Documents", "Hit testing"],
-            ["Ingest", "Evaluation", "Model telemetry", "Admin"],
+            ["Ingest", "Evaluation", "Telemetry", "Admin"],
         ),
         (
             factories.lead,
-            ["Documents", "Hit testing", "Ingest", "Evaluation", "Model telemetry"],
+            ["Documents", "Hit testing", "Ingest", "Evaluation", "Telemetry"],
             ["Admin"],
         ),
         (factories.admin, ["Documents", "Ingest", "Evaluation", "Admin"], []),

@@ -7,7 +7,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 LEAD_LINKS = [
     "Tickets",
-    "Review replies",
+    "Replies",
     "Review Q&A",
     "Documents",
     "Hit testing",
@@ -15,7 +15,7 @@ LEAD_LINKS = [
     "Evaluation",
     "Generate Q&A",
     "Export",
-    "Model telemetry",
+    "Telemetry",
     "Oversight",
     "Deliveries",
 ]
@@ -27,7 +27,7 @@ LEAD_LINKS = [
         (
             factories.reviewer,
             "Reviewer",
-            ["Tickets", "Review replies", "Review Q&A", "Documents", "Hit testing"],
+            ["Tickets", "Replies", "Review Q&A", "Documents", "Hit testing"],
         ),
         (
             factories.lead,
