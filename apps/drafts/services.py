@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from apps.accounts.models import User
 from apps.accounts.roles import LEAD_SCREENS
 from apps.core import claims
 from apps.drafts.composing import Composed, ReplySentence, citation_numbers, draft_compose
@@ -389,9 +390,19 @@ def _lead_approve(reply: Reply, user) -> None:
     reply.stage = Reply.Stage.APPROVED
     reply.approved_by, reply.approved_at = user, timezone.now()
     _finish(reply, ["stage", "approved_by", "approved_at"])
-    # The final approval's entry compares the AI's draft with the reply that goes out.
-    _log(reply, user, Decision.APPROVE, before=reply.draft.text)
+    # The final approval's entry compares the AI's draft with the reply that goes out (what
+    # the dashboard counts as approved as written or edited); its note says whose edits
+    # those were, as the lead approving changed nothing.
+    _log(reply, user, Decision.APPROVE, before=reply.draft.text, note=_edited_by(reply))
     _approved_notify(reply)
+
+
+def _edited_by(reply: Reply) -> str:
+    if not reply.edited:
+        return ""
+    names = User.objects.filter(pk__in=reply.editor_ids).order_by("username")
+    listed = ", ".join(u.get_username() for u in names.only("username"))
+    return f"Compared with the AI's draft; edited at review by {listed or 'a removed user'}."
 
 
 def reply_return(*, reply: Reply, user, version: int, note: str) -> Reply:

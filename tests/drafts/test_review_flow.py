@@ -81,6 +81,11 @@ def test_a_lead_cannot_give_the_second_approval_to_a_reply_they_approved_or_edit
     assert Reply.objects.get(pk=reply.pk).stage == Reply.Stage.LEAD
     services.reply_approve(reply=reply, user=factories.lead(), version=reply.version)
     assert Reply.objects.get(pk=reply.pk).stage == Reply.Stage.APPROVED
+    final = _entries(reply)[-1]
+    if how == "edited":  # the final entry says whose edits it compares, not the approver's
+        assert final.edited and final.note == (
+            f"Compared with the AI's draft; edited at review by {lead.username}."
+        )
 
 
 def test_an_edited_sentence_keeps_its_citation_and_is_checked_again(reply):
