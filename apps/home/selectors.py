@@ -2,6 +2,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from apps.accounts.roles import LEAD_SCREENS, REVIEWER_SCREENS
+from apps.delivery.selectors import delivery_status_counts
 from apps.knowledge.models import Document, IngestItem, IngestJob, JobStatus, ingest_stale_after
 from apps.synthetic.selectors import review_work
 from apps.tickets.models import Ticket
@@ -18,6 +19,7 @@ def dashboard_summary(*, user) -> dict:
     if user.has_perm(LEAD_SCREENS):
         summary["knowledge"] = knowledge_summary()
         summary["jobs"] = ingest_jobs_summary()
+        summary["deliveries"] = {row["value"]: row["count"] for row in delivery_status_counts()}
     return summary
 
 

@@ -118,3 +118,25 @@ def test_home_tells_a_reviewer_how_many_tickets_have_a_draft_to_review(client):
     assert "1 awaiting a lead's approval" in page
     # Each figure opens the reply queue at its stage.
     assert f'href="{reverse("drafts:queue")}?stage=lead"' in page
+
+
+def test_home_tells_a_lead_when_a_webhook_delivery_failed(client):
+    from apps.delivery.models import Delivery
+    from apps.tickets.services import api_client_create
+    from tests.delivery.conftest import reply_for, ticket_for
+
+    helpdesk, _ = api_client_create(name="Bridge")
+    reply = reply_for(ticket_for(helpdesk))
+    client.force_login(factories.lead())
+    assert "deliveries-attention" not in client.get(reverse("home")).content.decode()
+    Delivery.objects.create(
+        reply=reply,
+        ticket=reply.ticket,
+        api_client=helpdesk,
+        event=Delivery.Event.REPLY_APPROVED,
+        body="{}",
+        status=Delivery.Status.FAILED,
+    )
+    page = client.get(reverse("home")).content.decode()
+    assert "1 webhook delivery failed" in page
+    assert f'href="{reverse("delivery:list")}?status=failed"' in page
