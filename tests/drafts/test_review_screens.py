@@ -251,3 +251,12 @@ def test_a_source_shows_the_section_its_sentence_sits_under(client_for, reply):
     html = html.content.decode()
     assert "\u203a Audit log export fails with E5003" in html
     assert "## " not in html.split('id="sources-title"')[1]  # passages read without Markdown
+
+
+def test_the_dashboard_counts_a_reply_approved_in_two_stages_once(client_for, reply):
+    reply = services.reply_approve(reply=reply, user=factories.reviewer(), version=1)
+    services.reply_approve(reply=reply, user=factories.lead(), version=reply.version)
+    body = client_for(factories.lead()).get(reverse("oversight:dashboard")).content.decode()
+    assert "Sent to a lead by reviewers</dt><dd>1</dd>" in body
+    assert "Approved as the AI wrote them</dt><dd>1</dd>" in body
+    assert "Approved after edits</dt><dd>0</dd>" in body

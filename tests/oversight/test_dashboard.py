@@ -112,7 +112,7 @@ def test_draft_decisions_fill_the_draft_section(client):
     client.force_login(factories.lead())
     body = client.get(URL).content.decode()
     assert "No draft replies yet" not in body
-    assert "Approved unedited</dt><dd>1</dd>" in body
+    assert "Approved as the AI wrote them</dt><dd>1</dd>" in body
     assert "Unsupported sentences, AI drafts</dt><dd>25%</dd>" in body
     assert "Unsupported sentences, approved replies</dt><dd>0%</dd>" in body
     assert "Median time, ticket → draft</dt><dd>1.0 h</dd>" in body
