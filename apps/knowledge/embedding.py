@@ -53,11 +53,33 @@ def token_counts(texts: list[str]) -> list[int]:
     return [len(ids) for ids in encoded]
 
 
+# A search, a draft's ticket or a review-time check embeds a few texts; on one thread they take
+# ~15-45 ms. On more threads, torch's OpenMP workers spin against whatever else uses the cores
+# (the model generating in a worker on the same 2-core machine): measured 236 ms for one text
+# and 128 ms for six (`python -m tests.bench review` and README). Large batches (ingestion)
+# keep torch's default.
+SMALL_BATCH = 16
+
+
 def embed(texts: list[str]) -> np.ndarray:
     """Unit-length vectors, so cosine distance is 1 - dot product."""
     if not texts:
         return np.zeros((0, embedding_model().get_sentence_embedding_dimension()))
-    return embedding_model().encode(
+    model = embedding_model()
+    if len(texts) > SMALL_BATCH:
+        return _encode(model, texts)
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _encode(model, texts)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _encode(model, texts: list[str]) -> np.ndarray:
+    return model.encode(
         texts,
         batch_size=settings.EMBEDDING_BATCH_SIZE,
         normalize_embeddings=True,

@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.test.utils import setup_test_environment
 
+from apps.accounts.models import User
 from apps.core.stats import percentile
 from apps.drafts import services
 from apps.drafts.models import Reply
@@ -59,7 +60,10 @@ def run() -> dict:
     setup_test_environment()
     replies = _replies()
     reply = max(replies, key=lambda r: r.sentence_count)
-    reviewer = factories.UserFactory(role="Reviewer")
+    # The bench database outlives a run: one reviewer, made once.
+    reviewer = User.objects.filter(username="bench-reviewer").first() or factories.UserFactory(
+        username="bench-reviewer", role="Reviewer"
+    )
     client = Client()
     client.force_login(reviewer)
     edited = _edited(reply.text)

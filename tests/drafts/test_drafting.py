@@ -133,7 +133,8 @@ def test_an_uncited_sentence_and_a_sentence_with_a_figure_its_source_lacks_are_u
         ReplySentence("claim", "Version history is kept for a month.", []),
         ReplySentence("claim", "Pro keeps 30 days of version history for every file.", ["S1"]),
         ReplySentence("claim", "Every file on Pro has thirty days of version history.", ["S1"]),
-        ReplySentence("claim", "Our office dog is called Biscuit.", ["S1"]),
+        ReplySentence("claim", "Our office dog likes long walks.", ["S1"]),
+        ReplySentence("claim", "Okta keeps 30 days of version history for every file.", ["S1"]),
     ]
     sentences_judge(claims=claims, sources=sources)
     verdicts = [(c.verdict, c.reason) for c in claims]
@@ -142,6 +143,8 @@ def test_an_uncited_sentence_and_a_sentence_with_a_figure_its_source_lacks_are_u
     assert verdicts[2] == ("supported", "quotes its source")
     assert verdicts[3][0] == "supported" and claims[3].similarity >= 0.75
     assert verdicts[4][0] == "unsupported" and claims[4].similarity < 0.55
+    # Alike in meaning, but about something the source never names.
+    assert verdicts[5] == ("unsupported", "names Okta, which the cited text does not")
 
 
 def test_a_written_draft_with_an_unsupported_sentence_fails_its_checks_and_says_so(
