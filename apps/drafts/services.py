@@ -380,8 +380,7 @@ def _reviewer_approve(reply: Reply, user, text: str | None, override_reason: str
 
 
 def _lead_approve(reply: Reply, user) -> None:
-    if not user.has_perm(LEAD_SCREENS):
-        raise PermissionDenied("The second approval is for support leads.")
+    # Only leads get here: _locked refuses anyone else a reply awaiting a lead.
     if reply_four_eyes_blocked(reply=reply, user=user):
         raise ReviewError(
             "You approved or edited this reply yourself, so another lead must give the "

@@ -118,8 +118,11 @@ def _claim_after(user, filters, anchor: int | None) -> Reply | None:
 @reviewer_required
 @require_GET
 def reply_review(request: HttpRequest, pk: int) -> HttpResponse:
-    reply = _reply_or_404(pk)
-    holding = services.reply_hold(reply=reply, user=request.user)
+    # Hold first (a cheap existence check), then read the reply with everything the screen
+    # shows once, so the page sees its own hold.
+    holding = services.reply_hold(
+        reply=get_object_or_404(Reply.objects.only("pk"), pk=pk), user=request.user
+    )
     reply = selectors.reply_for_review(pk=pk)
     return _review_render(request, reply, holding=holding)
 
