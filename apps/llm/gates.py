@@ -15,11 +15,20 @@ from difflib import SequenceMatcher
 # An answer or question that is only a sentence id ("S1", "s12", "[S3]", "S1, S2").
 _ID_ONLY = re.compile(r"^\W*(?:s\d+\W*)+$", re.IGNORECASE)
 _WORD = re.compile(r"[a-z0-9]+(?:['\u2019][a-z]+)?")
-_QUESTION_START = re.compile(
-    r"^(what|which|who|whom|whose|when|where|why|how|is|are|am|was|were|do|does|did|can|could|"
-    r"should|shall|will|would|may|might|must|has|have|had)\b",
+_ASKING = (
+    r"(what|which|who|whom|whose|when|where|why|how|is|are|am|was|were|do|does|did|can|could|"
+    r"should|shall|will|would|may|might|must|has|have|had)\b"
+)
+# A question starts like one, possibly after a short lead-in ("For a Pro workspace, how…",
+# "If no reset type is specified, what is the default?").
+_QUESTION_START = re.compile(rf"^([^,?]{{1,60}}, )?{_ASKING}", re.IGNORECASE)
+# "When the vents open, the alarm sounds?": a when/where clause followed by a statement.
+_CLAUSE_THEN_STATEMENT = re.compile(
+    rf"^(when|where|whenever|while|once|if)\b(?!\s+{_ASKING})[^,?]{{1,80}}, (?!{_ASKING})",
     re.IGNORECASE,
 )
+# "What is the format for this output?": which output, the question does not say.
+_DEICTIC = re.compile(r"\b(this|these|those)\b|\b(above|below)\W*$", re.IGNORECASE)
 _SENTENCE_END = ".?!)\"'`\u201d\u2019"
 # Words that carry no content of their own: what two texts share beyond these says they are
 # about the same thing.
@@ -224,16 +233,37 @@ def gate_not_truncated(*, name: str, text: str) -> GateResult:
     return GateResult(f"{name} complete", False, f"ends mid-sentence ({stripped[-20:]!r})")
 
 
-def gate_is_question(*, text: str) -> GateResult:
-    stripped = text.strip()
+def gate_is_question(*, text: str, statement: str = "") -> GateResult:
+    """Reads as a question a person could ask without the source at hand: ends with a
+    question mark, starts like a question (a short lead-in clause aside), points at nothing it
+    does not name ("this output"), and is not `statement` (the sentence it is about, when the
+    caller has one) with its full stop turned into a question mark."""
+    name = "is a question"
+    stripped = " ".join(text.split())
     words = len(stripped.split())
     if not stripped.endswith("?"):
-        return GateResult("is a question", False, "does not end with a question mark")
+        return GateResult(name, False, "does not end with a question mark")
     if words < 3:  # "What is Sentinel?" is a fair question; "Why?" is not
-        return GateResult("is a question", False, f"only {words} words")
-    if not _QUESTION_START.match(stripped) and words < 6:
-        return GateResult("is a question", False, "does not read as a question")
-    return GateResult("is a question", True, f"{words} words")
+        return GateResult(name, False, f"only {words} words")
+    if not _QUESTION_START.match(stripped) or _CLAUSE_THEN_STATEMENT.match(stripped):
+        return GateResult(name, False, "does not start like a question")
+    if statement and _restates(stripped, statement):
+        return GateResult(name, False, "is the sentence itself with a question mark")
+    deictic = _DEICTIC.search(stripped)
+    if deictic:
+        return GateResult(
+            name, False, f"points at something it does not name ({deictic.group(0).strip()!r})"
+        )
+    return GateResult(name, True, f"{words} words")
+
+
+def _restates(question: str, statement: str) -> bool:
+    """The question is the statement's own words in the statement's own order (a question
+    mark for the full stop, a word or two changed): a reviewer has nothing to approve."""
+    asked, stated = _WORD.findall(question.lower()), _WORD.findall(statement.lower())
+    if not asked or asked[:3] != stated[:3]:
+        return False
+    return SequenceMatcher(None, asked, stated, autojunk=False).ratio() >= 0.8
 
 
 def gate_not_prompt_copy(*, name: str, text: str, examples: list[str], limit: float) -> GateResult:
@@ -275,14 +305,54 @@ def gate_not_duplicate(*, duplicate_of: int | None, similarity: float | None = N
 
 # --- does the sentence give the kind of answer the question asks for? -------------------------
 
+_NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|"
+    r"forty|fifty|sixty|ninety|hundred|thousand|million|billion|dozen|half|twice|double|"
+    r"triple|zero"
+)
+# An amount: a figure, a number word, or the words that answer "how many" without one
+# ("all", "none", "unlimited"). How often has its own rule: "How often will ED review
+# accounts?" is not answered by "ED will review accounts of all potential people".
 _NUMBER = re.compile(
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|hundred|thousand|"
-    r"million|once|twice|half|all|none|every|each|unlimited)\b",
+    rf"\d|\b({_NUMBER_WORDS}|once|all|none|unlimited|no limit|any number|free of charge|"
+    r"no charge|no cost|no fee)\b",
     re.IGNORECASE,
 )
-_TIME_OR_CONDITION = re.compile(
-    r"\d|\b(if|when|whenever|after|before|once|until|while|during|every|daily|weekly|monthly|"
-    r"immediately|as soon as|at|on|by|since|within)\b",
+_TIME_UNIT = (
+    r"(milli|micro|nano)?seconds?|secs?|ms|minutes?|mins?|hours?|hrs?|days?|nights?|"
+    r"weeks?|fortnights?|months?|quarters?|years?|decades?|business days?|working days?"
+)
+_MONTHS = (
+    r"january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
+)
+# A time, a date or a duration ("within 10 days", "at age 62", "on July 1", "every night",
+# "immediately"), or a clause saying when ("if …", "when you …", "before you take…"): what a
+# "when" question asks for. Any figure is not one ("80 cents", "150 percent").
+_TIME = re.compile(
+    rf"(\b\d[\d,.]*\s*|\b({_NUMBER_WORDS}|a|an|several|few|many)\s+)(-\s*|to \d+\s*)?"
+    rf"({_TIME_UNIT})\b|"
+    rf"\b({_MONTHS})\.? \d|\b\d{{1,2}} ({_MONTHS})\b|\b(19|20)\d\d\b|\b\d{{1,2}}:\d\d\b|"
+    r"\b(\d{1,2}\s?(a\.?m\.?|p\.?m\.?)|noon|midnight|monday|tuesday|wednesday|thursday|"
+    r"friday|saturday|sunday|weekends?|weekdays?|today|tomorrow|tonight|yesterday|"
+    r"immediately|right away|at once|at any time|anytime|in advance|ahead of time|"
+    r"beforehand|afterwards?|daily|nightly|weekly|monthly|yearly|annually|hourly|"
+    r"periodically|at startup|on startup|at boot|on boot|on restart|at the (start|end|"
+    r"beginning) of|ages? \d+|\d+ years old|deadline|in time|timeouts?|expires?|expired|"
+    r"elapses?|elapsed|every (day|night|week|month|year|time)|each (day|week|month|year|"
+    r"time))\b|"
+    r"\b(if|when|whenever|once|unless|as soon as|after|before|until|till|while|during|"
+    r"within|since|in case|as long as|provided that|prior to|upon|by the time)\b",
+    re.IGNORECASE,
+)
+_CONCESSIVE_WHILE = re.compile(r"^\W*while\b", re.IGNORECASE)
+# How often: a frequency.
+_FREQUENCY = re.compile(
+    rf"\b(every|each|per|a|an)( [\d,.]+| few| other| ({_NUMBER_WORDS}))? "
+    rf"({_TIME_UNIT}|time|run|call|request)\b|"
+    r"\b(\d+|once|twice|three|several|many) times?\b|"
+    r"\b(always|never|whenever|each time|every time|continuously|constantly|periodically|"
+    r"regularly|daily|nightly|weekly|monthly|yearly|annually|hourly|once|twice)\b",
     re.IGNORECASE,
 )
 _CONDITION = re.compile(r"\b(if|when|whenever|once|unless|after|in case)\b", re.IGNORECASE)
@@ -298,29 +368,81 @@ _STEPS = re.compile(
 )
 # "What is X?" / "What are X?" / "What does X mean?": X must be what the sentence is about.
 _WHAT_IS = re.compile(
-    r"^what (?:is|are|was|were) (?:a |an |the )?(?P<subject>.+?)\??$|"
+    r"^what (?:is|are|was|were) (?P<article>a |an |the )?(?P<subject>.+?)\??$|"
     r"^what does (?:a |an |the )?(?P<meaning>.+?) mean\??$",
     re.IGNORECASE,
 )
 _DEFINES = (
     r"\b(is|are|was|were|means|mean|refers|stands|lets|allows|returns|stores|holds|"
-    r"contains|shows|gives|makes|keeps|includes|provides|can|will|must|should|has|have)\b"
+    r"contains|shows|gives|makes|keeps|includes|provides|represents|describes|controls|"
+    r"can|will|must|should|may|might|could|would|has|have)\b"
 )
+_MODAL = re.compile(r"^(can|will|must|should|may|might|could|would)$", re.IGNORECASE)
+# "is persisted", "are ignored": the sentence says what happens to the subject, not what it
+# is. "Is called", "is defined as", "is treated as" do say what it is.
+_PARTICIPLE = re.compile(
+    r"^([a-z]+ed|done|shown|given|known|sent|kept|held|set|made|written|taken|built|run|"
+    r"found|left|put|paid|seen|read|chosen|spent|lost|meant|sold|told|hidden|broken)$",
+    re.IGNORECASE,
+)
+_SAYS_WHAT = re.compile(
+    r"^(called|named|known|defined|used|designed|meant|considered|treated|interpreted|"
+    r"described|intended|based|composed|made|set)$",
+    re.IGNORECASE,
+)
+# "default user for a new connection": what the subject names comes before these.
+_OF_WHAT = re.compile(r"\s+(?:for|of|in|on|to|with|between|from|by|at|that|which)\s+", re.I)
+# "What is the variant called?": the asking words around a subject.
+_SUBJECT_TAIL = re.compile(r"\s+(called|for|used for|like|about|made of|made up of)$", re.I)
 
 
-def _subject_defined(subject: str, sentence: str) -> bool:
-    """The sentence says what the subject is or does: the subject's content words appear
-    before a defining verb within the sentence's first clause, not merely somewhere in it
-    ("the TILT mode is exited" at the end of an if-clause does not say what TILT mode is)."""
-    wanted = content_words(subject)
+def _what_is_problem(article: str, subject: str, sentence: str) -> str | None:
+    """Why the sentence does not answer "What is <subject>?" (None: it does).
+
+    "What is persisted on disk?" asks what undergoes the verb: the sentence must hold that
+    verb. "What is the variant called?" names no particular variant: too vague to stand
+    alone. Otherwise the sentence must say what the subject is or does: the subject's content
+    words before a defining verb in its first clause, the verb not a modal ("Your condition
+    must limit…" says what it must do), nor a negation or a passive ("Specified fields … are
+    ignored" says what happens to them)."""
+    first = subject.split()[0] if subject.split() else ""
+    if not article and first.islower() and _PARTICIPLE.match(first) and not _SAYS_WHAT.match(first):
+        if content_words(first) & content_words(sentence):
+            return None
+        return f"asks what is {first}, and the sentence does not say"
+    core = _SUBJECT_TAIL.sub("", subject.strip())
+    vague = re.fullmatch(r"(?:(?:two|three|both|other|same|first|second|last) )?([a-z]+)", core)
+    if article.strip().lower() == "the" and vague:
+        return f"too vague to stand alone: which {vague.group(1)}?"
+    wanted = content_words(core)
     if not wanted:
-        return False
+        return f"the sentence does not say what {subject!r} is"
     head = re.split(r"[,;:]\s", sentence, maxsplit=1)[0]
     match = re.search(_DEFINES, head, re.IGNORECASE)
-    if match is None or _CONDITION.match(head.strip()):
-        return False  # an instruction or a condition, not a statement about the subject
+    if match is None or _CONDITION.match(head.strip()) or re.match(r"to ", head, re.I):
+        # A condition or a purpose ("To see the list … you can call…"), not a statement
+        # about the subject.
+        return f"the sentence does not say what {subject!r} is"
     before = head[: match.start()]
-    return len(wanted & content_words(before)) >= max(1, (len(wanted) + 1) // 2)
+    if len(wanted & content_words(before)) < max(1, (len(wanted) + 1) // 2):
+        return f"the sentence does not say what {subject!r} is"
+    # The rest holds only when the sentence's subject is the question's own ("New connections
+    # are authenticated with the default user" answers "What is the default user for a new
+    # connection?" though its verb is passive).
+    named = content_words(_OF_WHAT.split(core, maxsplit=1)[0])
+    if not named & content_words(before):
+        return None
+    verb = match.group(1)
+    after = head[match.end() :].split()
+    if _MODAL.match(verb):
+        return f"the sentence says what {subject!r} {verb.lower()} do, not what it is"
+    if verb.lower() in ("is", "are", "was", "were") and after:
+        following = after[1].lower() if len(after) > 1 else ""
+        if after[0].lower() in ("not", "never"):
+            return f"the sentence says what {subject!r} is not"
+        if _PARTICIPLE.match(after[0]) and not _SAYS_WHAT.match(after[0]) and following != "as":
+            return f"the sentence says what happens to {subject!r}, not what it is"
+    return None
 
 
 def gate_answer_type(*, question: str, support: str) -> GateResult:
@@ -330,8 +452,14 @@ def gate_answer_type(*, question: str, support: str) -> GateResult:
     name = "asks what the sentence says"
     q = " ".join(question.lower().split())
     checks = [
+        (("how often",), _FREQUENCY, "the sentence says nothing about how often"),
         (
-            ("how many", "how much", "how long", "how often", "how far", "how big", "how large"),
+            ("how long", "how soon"),
+            _TIME,
+            "the sentence holds no duration, time or condition for how long",
+        ),
+        (
+            ("how many", "how much", "how far", "how big", "how large"),
             _NUMBER,
             "the sentence holds no number or amount",
         ),
@@ -340,19 +468,28 @@ def gate_answer_type(*, question: str, support: str) -> GateResult:
             _CONDITION,
             "the sentence states no condition and its consequence",
         ),
-        (("when ",), _TIME_OR_CONDITION, "the sentence holds no time or condition"),
+        (
+            ("when ",),
+            _TIME,
+            "asks when, but the sentence holds no time, date, duration or condition",
+        ),
         (("why ",), _REASON, "the sentence gives no reason"),
         (("how do", "how can", "how should", "how to"), _STEPS, "the sentence gives no step"),
     ]
+    # A sentence opening on "While" mostly concedes ("While many factors affect retirement
+    # planning, …") rather than saying when.
+    timed = _CONCESSIVE_WHILE.sub("", support)
     for starts, pattern, problem in checks:
         if q.startswith(starts):
-            if pattern.search(support):
+            if pattern.search(timed if pattern is _TIME else support):
                 return GateResult(name, True, f"'{starts[0].strip()}' answered by the sentence")
             return GateResult(name, False, problem)
-    what_is = _WHAT_IS.match(q)
+    # Matched with its capitals: "What is the ACL?" names a thing, "What is the variant?" not.
+    what_is = _WHAT_IS.match(" ".join(question.split()))
     if what_is:
         subject = what_is.group("subject") or what_is.group("meaning") or ""
-        if _subject_defined(subject, support):
-            return GateResult(name, True, f"the sentence is about {subject!r}")
-        return GateResult(name, False, f"the sentence does not say what {subject!r} is")
+        problem = _what_is_problem(what_is.group("article") or "", subject, support)
+        if problem is None:
+            return GateResult(name, True, f"the sentence says what {subject!r} is")
+        return GateResult(name, False, problem)
     return GateResult(name, True, "no particular kind of answer asked for")

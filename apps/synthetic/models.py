@@ -20,6 +20,9 @@ QUESTION_KINDS = [
     ("fact", "Facts and definitions"),
 ]
 
+# The prompt version of a pair whose question the app composed (see quality.question_templated).
+QUESTION_TEMPLATE_PREFIX = "question-template@"
+
 # A run whose task has not reported progress for this long is taken for stopped (a killed
 # worker, a lost message) and may be resumed by a lead. Resuming a run whose task is in fact
 # still alive is harmless: the old task loses its lease and cannot write another pair.
@@ -157,6 +160,12 @@ class QAPair(models.Model):
     def checks_version(self) -> int:
         """The version of the text the stored checks were run on (1: the AI's own)."""
         return self.checks[0].get("version", 1) if self.checks else 1
+
+    @property
+    def question_composed(self) -> bool:
+        """The app composed the question from the sentence's own structure, because the
+        model's questions failed the checks."""
+        return self.prompt_version.startswith(QUESTION_TEMPLATE_PREFIX)
 
     @property
     def supported(self) -> bool:

@@ -3,12 +3,15 @@ sees it.
 
 The packaged model is a small *base* model: it continues patterns well and follows
 instructions badly. So the app picks the supporting sentence itself (only one that can be a
-whole answer: no figure, example placeholder, code or earlier sentence it leans on; one no
-earlier pair asks about; labelled with the kind of question the sentence shows), the model
-only writes a short question for that sentence by continuing neutral-domain examples, and the
-answer is the sentence itself (extractive). The
-checks then refuse what is still wrong: a copied example, an id, a question the sentence does
-not answer, a question the product's own search cannot lead back to its source, a duplicate.
+whole answer: no figure, example placeholder, code, link or earlier sentence it leans on; one
+no earlier pair asks about; labelled with the kind of question the sentence shows). A sentence
+with a shape to build on ("If X, Y.", "X is a Y.", "The `X` command returns Y.") gets a
+question the app composes from its own words; for the others the model writes a short
+question by continuing neutral-domain examples, and when its tries all fail the checks, the
+next best sentences get a composed one. The answer is always the sentence itself
+(extractive). The checks refuse what is still wrong: a copied example, an id, a question the
+sentence does not answer, a question the product's own search cannot lead back to its source,
+a duplicate.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from apps.knowledge.models import Chunk
 from apps.knowledge.selectors import Filters, chunks_search
 from apps.llm import gates
 from apps.llm.prompts import RenderedPrompt, prompt_render
+from apps.synthetic.models import QUESTION_TEMPLATE_PREFIX
 from apps.synthetic.selectors import duplicate_earliest
 
 PROMPT_NAME = "qa_question"
@@ -37,7 +41,8 @@ _NEEDS_CONTEXT = re.compile(
     r"^\W*(this|these|that|those|it|they|such|here|there|see|also|however|otherwise|but|"
     r"and|or|so|thus|therefore|hence|instead|again|still|yet|then|as a result|in addition|"
     r"additionally|moreover|furthermore|for (example|instance)|similarly|likewise|in fact|"
-    r"in that case|if so|if not|both|either|neither|each of)\b|"
+    r"in that case|if so|if not|both|either|neither|each of|in each|specifically|"
+    r"in such|(when|if) this is)\b|"
     # "The command is also used by…": which command is the page's title, not the sentence.
     r"^\W*the (command|function|method|option|argument|parameter|module|feature|field|value|"
     r"reply|result|call|operation|script|file|form|program|application|service|tool|page|"
@@ -47,7 +52,30 @@ _NEEDS_CONTEXT = re.compile(
     r"\b(this|that|these|those) (case|example|option|command|mode|setting|step|page|one|"
     r"reason|way|purpose|point|behaviou?r|feature|approach|configuration|setup|scenario|"
     r"situation|problem|issue|method|function|program|form|process)s?\b|"
-    r"\b(above|below|the following|as follows|previous(ly)?)\b",
+    r"\b(above|below|the following|as follows|previous(ly)?)\b|"
+    # "The two variants are called…", "The latter…": which two, the sentence before said.
+    r"^\W*the (two|three|four|both|other|former|latter|remaining|said)\b|"
+    # "A real world use case for this is…", "If you don t do this, …": "this" as a pronoun.
+    r"\b(for|of|to|with|about|from|on|like|do|does|did) (this|that)(?=\s*[,.;:!?]|\s+(is|are|"
+    r"was|were|will|can|may|would|should|must)\b)|"
+    # "Starting Redis 7.0, it can be used with…", "By default, it stores…": what "it" is
+    # came before. ("If the key does not exist, it is set to 0" says what it is.)
+    r"^\W*(starting|since|as of|by default|of course|like|unlike|similarly|instead)\b[^,]{0,40}, "
+    r"(it|they)\b|"
+    # "Note that this policy doesn't prevent…", "All of these must be true.", "under this
+    # plan": which policy, which plan, the sentence does not say. ("Those who…", "those for
+    # Direct Loans" name what they mean.)
+    r"\b(this|these|those) (?!(is|was|means|way|time|year|month|week|who|that|which|for|of|"
+    r"in|with|at|on|from|by|to|whose|where)\b)[a-z][\w-]*|\b(of|all|one|any|none|each|some|"
+    r"both|either|many|most) (this|these|those)\b",
+    re.IGNORECASE,
+)
+# A pointer to another page ("For more information please refer to [Introduction to Redis
+# Functions](/topics/functions-intro)."): a reviewer cannot approve a link as an answer.
+_POINTER = re.compile(
+    r"\b(for (more|further|additional|detailed) (information|details)|please (see|read)\b|"
+    r"\b(check|see) the [^.]{1,60} (page|documentation|docs)\b|(please )?refers? to "
+    r"(the )?\[|see the \[|check the \[)",
     re.IGNORECASE,
 )
 # Not a sentence a reviewer can take as an answer, though it ends like one: a heading glued
@@ -56,15 +84,36 @@ _NEEDS_CONTEXT = re.compile(
 # reference's summary with its subject left out ("Return the username…").
 _GLUED_HEADING = re.compile(
     r"[a-z0-9)\]] (The|You|Your|If|We|To|Once|It|This|These|In|For|When|Important|Please|"
-    r"Our|There|Each|All|Most|Find|Learn|Apply|Call|Visit|Check|See) [a-z]"
+    r"Our|There|Each|All|Most|Find|Learn|Apply|Call|Visit|Check|See|Did|Do|Are|Here) [a-z]|"
+    # "… Download SGLV 8284 PDF To receive…", "… marriage record The New York State…", a
+    # site's navigation ("Benefits Planner: Survivors | Planning For…").
+    r"\b[A-Z]{2,} (The|You|Your|If|To|We) [a-z]|[a-z] The [A-Z][a-z]+ [A-Z]|\s\|\s|"
+    r"\bshare link\b"
 )
 _TERM_LABEL = re.compile(
     r"^\W*(\*\*|`|_)[^*`_]{1,60}(\*\*|`|_)\s*(:|--|-|\u2014)|^\*\*[^*]+:\*\*|"
-    r"^\*\*[^*]+\*\*[^.]*? (--|\u2014) "
+    r"^\*\*[^*]+\*\*[^.]*? (--|\u2014) |"
+    # "`cluster_state`: State is…", "port (optional): The TCP port of the node."
+    r"^`[^`]{1,60}`( and `[^`]{1,60}`)?:\s|"
+    r"^(?!(?i:note|important|reminder|remember|tip|warning|caution)\b)[\w-]{1,30}"
+    r"( \(optional\))?: [A-Z]"
 )
+# Cut at its start by the page's extraction: "1 , 2020 , ED will waive…" (a date split at its
+# full stop), "is valid and will kill only…".
+_CUT_AT_START = re.compile(r"^(\d+ ,|[a-z]|\.\.\.)")
 _NO_SUBJECT = re.compile(
     r"^\W*(returns?|generates?|increments?|decrements?|appends?|computes?|retrieves?|pops?|"
-    r"pushes?|trims?|inserts?|posts?|stores?|removes|sets|gets|counts|lists|reports)\b",
+    r"pushes?|trims?|inserts?|posts?|stores?|removes|sets|gets|counts|lists|reports|adds|"
+    r"deletes|resets|creates|moves|renames|sorts|executes|loads|marks|flushes|blocks)\b",
+    re.IGNORECASE,
+)
+# A reference page's one-line summary of a command ("Restore libraries from the serialized
+# payload.", "Get the value of `key` and delete the key.") or a site's link text ("Get more
+# information about receiving aid."): which command, which page, the sentence does not say.
+_SUMMARY_OR_LINK = re.compile(
+    r"^\W*(restore|kill|delete|flush|increment|decrement|append|pop|push|trim|insert|rename|"
+    r"count|assign|reset|create|get|set|add|remove|list|retrieve|load|save|move|block|unblock|"
+    r"return)\b",
     re.IGNORECASE,
 )
 # A sentence about something the pair cannot show: a figure, a diagram, a table, an example
@@ -89,11 +138,12 @@ _PLACEHOLDER = re.compile(
     r"\b(?i:nodes?|instances?|servers?|replicas?|masters?|slaves?|primar(?:y|ies)|clients?|"
     r"hosts?|machines?|shards?|sentinels?|process(?:es)?|users?|partitions?|computers?|peers?|"
     r"sites?|regions?|clusters?|keys?|databases?|groups?|accounts?|consumers?)"
-    r" [A-HJ-Z](?![\w'\u2019&.-])|"
+    r" [A-HJ-Z](?![\w'\u2019&-]|\.\w)|"
     # Two bare capital letters standing for things ("B and C replicating"), not "Part B".
-    r"(?<!Part )(?<!Plan )(?<!Type )(?<!Form )(?<!Schedule )(?<!Section )\b[B-HJ-Z]\b"
-    r"(?![\w'\u2019&.-]).*(?<!Part )(?<!Plan )(?<!Type )(?<!Form )(?<!Schedule )"
-    r"(?<!Section )\b[A-HJ-Z]\b(?![\w'\u2019&.-])"
+    # A letter of an abbreviation ("U.S.", "M.D.") is neither.
+    r"(?<!Part )(?<!Plan )(?<!Type )(?<!Form )(?<!Schedule )(?<!Section )(?<!\.)\b[B-HJ-Z]\b"
+    r"(?![\w'\u2019&-]|\.\w).*(?<!Part )(?<!Plan )(?<!Type )(?<!Form )(?<!Schedule )"
+    r"(?<!Section )(?<!\.)\b[A-HJ-Z]\b(?![\w'\u2019&-]|\.\w)"
 )
 _REAL_NAME = re.compile(r"\b(Amazon|AWS) S3\b")
 # A word of prose: letters, maybe capitalised, maybe with punctuation around it. Commands,
@@ -197,12 +247,18 @@ def sentence_unaskable(sentence: str) -> str | None:
         return f"{words} words, not 6 to 60"
     if _MARKUP.match(sentence) or sentence.rstrip()[-1:] not in ".!":
         return "not a whole sentence of prose (heading, table row, code or cut off)"
+    if _CUT_AT_START.match(sentence):
+        return "starts mid-sentence (cut by the page's extraction)"
     if _GLUED_HEADING.search(sentence) or _TERM_LABEL.match(sentence):
         return "a heading or a term glued to the sentence (page extraction)"
     if _NO_SUBJECT.match(sentence):
         return "a summary with its subject left out (which command returns it?)"
+    if _SUMMARY_OR_LINK.match(sentence):
+        return "a command's summary or a link's text: it does not say which command or page"
     if _POINTS_AT.search(sentence):
         return "refers to a figure, table or example the pair cannot show"
+    if _POINTER.search(sentence):
+        return "sends the reader to another page rather than saying it"
     if _NEEDS_CONTEXT.search(sentence):
         return "only makes sense after the sentence before it"
     if _PLACEHOLDER.search(_REAL_NAME.sub("", _CODE_SPAN.sub(_code_or_placeholder, sentence))):
@@ -316,6 +372,231 @@ def prompt_example_texts() -> list[str]:
     return [text for match in _EXAMPLE.finditer(template) for text in match.groups()]
 
 
+# --- questions from the sentence's own structure ---------------------------------------------
+
+# A pair whose question the app composed (the model's failed the checks) says so with this
+# in place of a prompt version; raise the number when the shapes below change.
+TEMPLATE_VERSION = f"{QUESTION_TEMPLATE_PREFIX}1"
+# How many of a chunk's best sentences are tried for a composed question, in order.
+TEMPLATE_SENTENCES = 8
+
+_NOTE = re.compile(r"^(please )?note( that|:)\s+", re.IGNORECASE)
+# "If X, Y." / "When X, Y.": the question asks about the condition, the sentence answers it.
+_CONDITIONAL = re.compile(
+    r"^(?P<word>if|when|whenever|once|unless)\s+(?P<rest>[^;:]+)$", re.IGNORECASE
+)
+# Where the condition ends and the main clause starts, at a comma: "If you are a J-1 student,
+# student intern or international visitor, you must…", "If you received loans before July 1,
+# 1993, you might…", "If the client blocks for multiple keys, but one key has elements, the
+# returned key…": the condition runs on until a part opens like a main clause.
+_MAIN_OPENER = re.compile(
+    rf"^(you|we|they|it|he|she|the|your|our|their|there|this|that|these|those|a|an|then|"
+    rf"please|all|any|each|no|redis|{_STEP_VERBS})\b|^[`*]",
+    re.IGNORECASE,
+)
+_YOU_MUST = re.compile(
+    r"^(you|you ll|you'll|you\u2019ll)\s+(must|need to|will need to|ll need to|have to|"
+    r"will have to)\b",
+    re.IGNORECASE,
+)
+_YOU_SHOULD = re.compile(r"^you\s+(should|ought to)\b", re.IGNORECASE)
+# "you can t renew" is what happens, not something you can do.
+_YOU_CAN = re.compile(
+    r"^(you|you ll|you'll|you\u2019ll)\s+(can|may|could|will be able to)\b"
+    r"(?!\s?['\u2019]?\s?t\b|not\b)",
+    re.IGNORECASE,
+)
+# A condition about "it" or "they" names nothing on its own: "What happens if it is expired?"
+_PRONOUN_CLAUSE = re.compile(r"^(it|they|this|that|these|those|he|she|so|not)\b", re.I)
+_IMPERATIVE = re.compile(rf"^(please\s+)?{_STEP_VERBS}\b", re.IGNORECASE)
+# "`BLMPOP` is the blocking variant of `LMPOP`.", "A shard is defined as …": what it is.
+_DEFINITION = re.compile(
+    r"^(?P<subject>(?:(?:the|a|an) )?(?:`[^`]{1,40}`|[A-Za-z][\w/-]*)(?: (?:`[^`]{1,40}`|"
+    r"[A-Za-z][\w/-]*)){0,3}) (?P<verb>is|are) (?P<rest>(?:a|an|the|one of|either|defined as|"
+    r"called|known as|used (?:to|for)|meant for|responsible for)\b.+)$"
+)
+# "The `CONFIG HELP` command returns a helpful text …", "Redis Sentinel provides high
+# availability …": what a named command, option, program or tool does.
+_NAME = r"(?:`[^`]{1,40}`|(?!(?:The|A|An|Each|Every|This|That)\b)[A-Z][\w/.-]*)"
+_GENERIC = (
+    r"command|subcommand|option|argument|flag|variant|modifier|directive|parameter|program|"
+    r"plan|tool|service|form|card|system|feature|mode|policy|estimator|calculator|application"
+)
+_NAMED_DOES = re.compile(
+    rf"^(?P<subject>(?:[Tt]he )?{_NAME}(?: {_NAME}){{0,5}}(?: (?:{_GENERIC}))?) "
+    r"(?P<verb>(?!(?:is|was|has|does)\b)[a-z]+s|can be used (?:to|for))\b"
+)
+# What a thing does, asked with the sentence's own verb ("What does `CONFIG HELP` return?");
+# other verbs are asked as "What does … do?" (of a command or option only: "Redis forks"
+# says what Redis does, not what anybody asks about it).
+_DOES_WHAT = re.compile(
+    # Verbs that take an object: "The amount changes from year to year" asks nothing.
+    r"^(returns|controls|deletes|removes|provides|sets|adds|lists|shows|reports|stores|"
+    r"creates|resets|accepts|takes|gives|kills|loads|saves|checks|"
+    r"marks|flushes|sends|assigns|disables|offers|pays|covers|supports|"
+    r"requires|includes|contains|protects|replaces|increments|decrements|appends|"
+    r"retrieves|computes|generates|converts|defines|describes|specifies|determines|"
+    r"represents|means|indicates|holds|affects)$"
+)
+# "The 'nodes' field contains a list of all nodes within the shard.": what a described thing
+# does, asked with the sentence's own verb.
+_THING_DOES = re.compile(
+    r"^(?P<subject>(?:[Tt]he|[Aa]n?|[Ee]ach) "
+    r"(?:(?!(?:is|are|was|were|will|can|may|must|should|would|"
+    r"could|has|have|had|to|that|which|who|whether|if|when|not|year|time)\b)[^\s,;:()]+ ){1,6}?)"
+    r"(?P<verb>" + _DOES_WHAT.pattern[2:-2] + r")\b"
+)
+_ADVERB_END = re.compile(r"(\s+(only|just|also|usually|always|then|now|simply|still))+$", re.I)
+# "What does the command return?": which command, the question would not say.
+_VAGUE_SUBJECT = re.compile(r"^(the|a|an|each) [\w'-]+$", re.IGNORECASE)
+# "The command fails if the same slot is specified multiple times.": a condition at the end,
+# asked about as a condition (the main clause is the answer).
+_TRAILING_CONDITION = re.compile(
+    r"^(?P<main>[A-Z](?:(?!\b(?:if|whether)\b)[^,;:]){10,160}?)"
+    # "will let you know if…", "decides if…", "find out if…": "if" as "whether"; "even if"
+    # concedes rather than conditions.
+    r"(?<!\bknow)(?<!\bdecide)(?<!\bdecides)(?<!\bcheck)(?<!\bsee)(?<!\bout)(?<!\bask)"
+    r"(?<!\bdetermine)(?<!\bdetermines)(?<!\btell)(?<!\bverify)(?<!\bconfirm)(?<!\beven)"
+    r"(?<!\bwonder)(?<!\bshow)(?<!\bshows)(?<!\bsure)(?<!\bas)(?<!\byou) "
+    r"(?P<word>if|when|whenever|unless|once) "
+    # The condition, up to a comma that does not go on with it (", otherwise…").
+    r"(?P<clause>(?:[^,;:]|,\s(?=(?:or|and) (?:if|when|whenever)\b)){15,200}?)(?:,\s.*)?$"
+)
+# "Every user can have many active passwords, so that…": a yes/no question on the statement,
+# without its negation ("Functions should never access…" → "Should functions access…?") and
+# without what follows its first comma.
+_MODAL_STATEMENT = re.compile(
+    r"^(?P<subject>(?:(?!(?:is|are|was|were|will|can|should|must|may|to|that|which|who|if|"
+    r"when|how|what|whether|out|believe|think)\b)[^\s,;:()]+ ){1,6}?)"
+    r"(?P<modal>can|should|must)\b(?!\s?['\u2019]?\s?t\b)(?: (?:not|never)\b)?"
+    r"(?: (?:also|still|only|always)\b)?\s"
+    # What follows a comma goes only if it is a reason or a contrast, not part of a list.
+    r"(?P<rest>[^,;:]{8,160}?)(?:,\s(?:so|so that|because|as|but|which|since|for|and it)\b.*)?$",
+    re.IGNORECASE,
+)
+# Who can, should or must: anybody named, "you", "every user"; not "it" or "this".
+_NOT_A_MODAL_SUBJECT = re.compile(
+    r"^(it|this|that|these|those|there|here|if|when|once|unless|while|after|before|because|"
+    r"since|although|though|as|to|in|on|for|with|by|at|from|what|which|who|how|note|so|but|"
+    r"and|or|we|they|he|she|one|only)\b",
+    re.IGNORECASE,
+)
+_NOT_A_SUBJECT = re.compile(
+    r"^(if|when|once|unless|while|after|before|because|since|although|though|as|to|in|on|"
+    r"for|with|by|at|from|it|this|that|these|those|there|here|each|every|all|some|any|one|"
+    r"you|we|they|he|she|"
+    r"what|which|who|how|note|so|but|and|or)\b",
+    re.IGNORECASE,
+)
+
+
+def question_templated(sentence: str, *, fallback: bool = False) -> str | None:
+    """A plain question composed from the sentence's own structure, or None when it has none
+    of the shapes below. It uses only the sentence's words, so it cannot misread it (a
+    condition is asked about as a condition, a definition as a definition). `fallback`: also
+    shapes for when the model's questions failed, which read less naturally or mislead more
+    often: a condition at the sentence's end ("X fails if Y."), and a yes/no question on a
+    "can/should/must" statement ("Every user can have many passwords" → "Can every user have
+    many passwords?")."""
+    text = _LIST_MARK.sub("", " ".join(sentence.split())).rstrip(" .!")
+    # "Note that each `OVERFLOW` statement only affects…": the note is no part of the shape.
+    text = _NOTE.sub("", text)
+    conditional = _CONDITIONAL.match(text)
+    if conditional:
+        return _question_on_condition(conditional.group("word").lower(), conditional["rest"])
+    definition = _DEFINITION.match(text)
+    if definition and not _NOT_A_SUBJECT.match(definition.group("subject")):
+        subject, verb, rest = definition.group("subject", "verb", "rest")
+        words = subject.split()
+        if len(words) > 1 and re.fullmatch(r"[A-Z][a-z]+", words[0]) and words[1].islower():
+            # "Direct deposit is…": the capital is the sentence's, not a name's.
+            subject = " ".join([words[0].lower(), *words[1:]])
+        if rest.startswith("used "):
+            return f"What {verb} {_lower_first(subject)} used for?"
+        return f"What {verb} {_lower_first(subject)}?"
+    named = _NAMED_DOES.match(text)
+    if named and not _NOT_A_SUBJECT.match(named.group("subject")):
+        subject, verb = named.group("subject"), named.group("verb")
+        subject = _lower_first(subject)
+        if verb.startswith("can be used"):
+            return f"What can {subject} be used for?"
+        if _DOES_WHAT.match(verb):
+            return f"What does {subject} {_verb_base(verb)}?"
+        if "`" in subject or re.search(rf"\b({_GENERIC})$", subject, re.IGNORECASE):
+            return f"What does {subject} do?"
+    described = _THING_DOES.match(text)
+    if described:
+        subject = _ADVERB_END.sub("", described.group("subject").strip())
+        if not _VAGUE_SUBJECT.match(subject):
+            return f"What does {_lower_first(subject)} {_verb_base(described.group('verb'))}?"
+    if not fallback:
+        return None
+    condition = _TRAILING_CONDITION.match(text)
+    if condition and not _IMPERATIVE.match(condition.group("main")):
+        main, word, clause = condition.group("main", "word", "clause")
+        return _question_on_condition(word.lower(), f"{clause}, {main}")
+    modal = _MODAL_STATEMENT.match(text)
+    if modal and not _NOT_A_MODAL_SUBJECT.match(modal.group("subject")):
+        subject, verb, rest = modal.group("subject", "modal", "rest")
+        subject = _lower_first(subject.strip())
+        if verb.lower() == "must" and subject.lower() == "you":
+            return f"Do you have to {rest}?"
+        return f"{verb.capitalize()} {subject} {rest}?"
+    return None
+
+
+def _question_on_condition(word: str, rest: str) -> str | None:
+    """ "If X, Y." asked as "What happens if X?", or "What do you have to do / can you do /
+    should you do if X?" when Y tells you to."""
+    parts = [part.strip() for part in re.split(r"\s?,\s+", rest)]
+    opens = next((i for i, part in enumerate(parts) if i and _MAIN_OPENER.match(part)), None)
+    if opens is None:
+        return None
+    clause = ", ".join(parts[:opens])
+    if not 4 <= len(clause.split()) <= 30 or _PRONOUN_CLAUSE.match(clause):
+        return None  # "If you do not, …", "If it is expired…": names nothing on its own
+    asked = "What happens"
+    for part in parts[opens:] if word != "unless" else []:
+        if _YOU_MUST.match(part):
+            asked = "What do you have to do"
+        elif _YOU_SHOULD.match(part) or _IMPERATIVE.match(part):
+            asked = "What should you do"
+        elif _YOU_CAN.match(part):
+            asked = "What can you do"
+        else:
+            continue
+        break
+    return f"{asked} {word} {_lower_first(clause)}?"
+
+
+def _verb_base(verb: str) -> str:
+    """ "returns" → "return", "flushes" → "flush", "specifies" → "specify"."""
+    if verb.endswith("ies"):
+        return verb[:-3] + "y"
+    if verb.endswith(("sses", "shes", "ches", "xes", "zes")):
+        return verb[:-2]
+    return verb[:-1]
+
+
+def _lower_first(text: str) -> str:
+    """Lower-case the first word when it is plain English ("The", "Your", "Consolidating");
+    a name keeps its capital ("Redis", "ACL", "`GET`")."""
+    first, _, rest = text.partition(" ")
+    if not _COMMON_FIRST.match(first) and not re.fullmatch(r"[A-Z][a-z]+ing", first):
+        return text
+    return f"{first.lower()} {rest}".strip()
+
+
+# Sentence-opening words that are plain English, lower-cased inside a question; anything else
+# capitalised (Redis, Sentinel, Medicare) is a name and keeps its capital.
+_COMMON_FIRST = re.compile(
+    r"^(the|a|an|you|your|we|our|they|their|it|its|this|that|these|those|there|my|his|her|all|"
+    r"any|each|every|some|no|one|two|three|most|many|more|new|old|anyone|everyone|someone|"
+    r"many)$",
+    re.IGNORECASE,
+)
+
+
 # --- the checks -----------------------------------------------------------------------------
 
 
@@ -326,7 +607,8 @@ def pair_checks(
     examples = prompt_example_texts()
     limit = settings.SYNTHETIC_COPY_LIMIT
     results = [
-        question_form(question=question),
+        # The shared gate: also refuses the sentence itself with a question mark.
+        gates.gate_is_question(text=question, statement=quote),
         gates.gate_not_an_id(name="question", text=question),
         gates.gate_not_prompt_copy(name="question", text=question, examples=examples, limit=limit),
         gates.gate_not_empty(name="answer", text=answer),
@@ -352,30 +634,6 @@ def pair_checks(
         results.append(gates.gate_round_trip(rank=rank, k=settings.SYNTHETIC_ROUND_TRIP_K))
     results.append(duplicate_gate(vector=question_vector, before=before))
     return results
-
-
-# What a question starts with, possibly after a short lead-in ("For a Pro workspace, how…").
-_ASKS = re.compile(
-    r"^([^,?]{1,60}, )?(what|which|who|whom|whose|when|where|why|how|is|are|am|was|were|do|"
-    r"does|did|can|could|should|shall|will|would|may|might|must|has|have|had)\b",
-    re.IGNORECASE,
-)
-
-
-_DEICTIC = re.compile(r"\b(this|these|those)\b|\b(above|below)\?", re.IGNORECASE)
-
-
-def question_form(*, question: str) -> gates.GateResult:
-    """gates.gate_is_question, stricter for generated text: the model also turns the
-    sentence itself into a "question" by ending it with a question mark ("Confirm your email
-    address … safe?"), which no reviewer can approve, so a question must start like one."""
-    result = gates.gate_is_question(text=question)
-    if result.passed and not _ASKS.match(question.strip()):
-        return gates.GateResult(result.name, False, "does not start like a question")
-    if result.passed and _DEICTIC.search(question):
-        # "What is the format for this output?": which output, the pair does not say.
-        return gates.GateResult(result.name, False, "points at something it does not name")
-    return result
 
 
 def round_trip_rank(*, question: str, vector, chunk: Chunk, quote: str) -> int | None:

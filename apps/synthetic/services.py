@@ -297,7 +297,8 @@ def pair_generate(
     # best sentence gets the question instead.
     taken = sentences_asked(run=run, sentences=sentences)
     kinds = run.kinds or None
-    support = quality.support_choose(text=chunk.text, kind=kind, kinds=kinds, taken=taken)
+    candidates = quality.support_candidates(text=chunk.text, kind=kind, kinds=kinds, taken=taken)
+    support = candidates[0] if candidates else None
     pair = QAPair(
         run=run,
         chunk=chunk,
@@ -311,7 +312,7 @@ def pair_generate(
     if support is None:
         _pair_unaskable(pair, quality.support_missing(text=chunk.text, kinds=kinds, taken=taken))
     else:
-        _pair_draft(pair, support, backend)
+        _pair_draft(pair, support, backend, alternatives=candidates[1 : quality.TEMPLATE_SENTENCES])
     return _pair_save(pair, run=run, slot=slot, lease=lease)
 
 
@@ -331,7 +332,18 @@ def _pair_unaskable(pair: QAPair, detail: str) -> None:
     ]
 
 
-def _pair_draft(pair: QAPair, support: quality.Support, backend) -> None:
+def _pair_draft(
+    pair: QAPair, support: quality.Support, backend, alternatives: list[quality.Support] = ()
+) -> None:
+    """The question for `support`: composed from the sentence's own structure when it has a
+    shape to compose from and that question passes every check (a reviewer's read approved
+    those far more often than the model's); else the model's, and if all its tries fail the
+    checks, one composed for the next best sentences (`alternatives`)."""
+    composed = _question_templated(pair, [support])
+    if composed is not None:
+        _pair_fill(pair, *composed, composed=True)
+        pair.status = QAPair.Status.PENDING
+        return
     checked: dict[str, list] = {}
 
     def check(value) -> list[str]:
@@ -362,19 +374,63 @@ def _pair_draft(pair: QAPair, support: quality.Support, backend) -> None:
     pair.llm_call, pair.model = result.call, result.call.model
     pair.prompt_version = f"{prompt.name}@{prompt.content_hash[:12]}"
     pair.raw_output = result.raw_outputs[-1] if result.raw_outputs else ""
-    value = result.value or result.refused
-    if value is None:
-        # Kept for a person to see, never exported.
+    if result.value is not None:
+        _pair_fill(pair, support, result.value.question.strip(), checked.get("results", []))
+        pair.status = QAPair.Status.PENDING
+        return
+    if result.refused is None:
+        # Invalid output on every try: kept for a person to see (a model that cannot write
+        # the schema is a fault to look into, not to paper over), never exported.
         pair.status = QAPair.Status.NEEDS_HUMAN
         pair.question = pair.answer = pair.quote = ""
         return
-    pair.question = value.question.strip()
+    # The model's questions failed the checks: a question composed from the structure of one
+    # of the next best sentences may pass them all. The model's call stays linked for its
+    # telemetry, and its last output for the record.
+    composed = _question_templated(pair, [support, *alternatives], fallback=True)
+    if composed is not None:
+        _pair_fill(pair, *composed, composed=True)
+        pair.status = QAPair.Status.PENDING
+    else:
+        _pair_fill(pair, support, result.refused.question.strip(), checked.get("results", []))
+        pair.status = QAPair.Status.FAILED_CHECKS
+
+
+def _pair_fill(
+    pair: QAPair,
+    support: quality.Support,
+    question: str,
+    results: list[gates.GateResult],
+    *,
+    composed: bool = False,
+) -> None:
+    if composed:
+        # The app wrote this question: the pair says so instead of naming a model.
+        pair.model, pair.prompt_version = "", quality.TEMPLATE_VERSION
+    pair.kind = support.kind
+    pair.question = question
     # Extractive: the answer is the source's own sentence, so it cannot be an id or invented.
     pair.answer = pair.quote = support.sentence
     pair.verified = quote_verified(quote=pair.quote, source=pair.source_text)
-    pair.checks = quality.checks_as_json(checked.get("results", []), version=1)
-    pair.status = QAPair.Status.PENDING if result.value else QAPair.Status.FAILED_CHECKS
+    pair.checks = quality.checks_as_json(results, version=1)
     pair.question_embedding = embedding.embed([pair.question])[0]
+
+
+def _question_templated(
+    pair: QAPair, supports: list[quality.Support], *, fallback: bool = False
+) -> tuple[quality.Support, str, list[gates.GateResult]] | None:
+    """The first of `supports` whose question composed from its own structure passes every
+    check, with that question and the checks' results."""
+    for support in supports:
+        question = quality.question_templated(support.sentence, fallback=fallback)
+        if question is None:
+            continue
+        results = quality.pair_checks(
+            question=question, answer=support.sentence, quote=support.sentence, chunk=pair.chunk
+        )
+        if not gates.gates_failed(results):
+            return support, question, results
+    return None
 
 
 def _pair_save(pair: QAPair, *, run: GenerationRun, slot: int | None, lease: str | None):

@@ -3,7 +3,8 @@ default): generation runs over `chunks` chunks of doc2dial and of redis-docs, th
 product's own services, and the automatic checks' verdicts.
 
 Figures: share of pairs that pass every check (what reaches the review queue), the same on
-the first try alone (the reference, measured in the same run: what retries add), the share of
+the model's first try alone (the reference, measured in the same run: what retries and
+questions the app composes add), how many queued questions the app composed, the share of
 otherwise passing pairs that round-trip, distinct questions in the queue, pairs in the queue
 whose question or answer is an id or a prompt example (must be 0), the reasons pairs were
 refused, and the best and worst examples."""
@@ -91,11 +92,16 @@ def _summary(run) -> dict:
         "passed_every_check": len(queued),
         "pass_rate": round(len(queued) / len(pairs), 3) if pairs else None,
         "first_try_pass_rate": round(first_try / len(pairs), 3) if pairs else None,
+        # The model is asked only about sentences the app cannot compose a question for.
+        "model_asked": len(calls),
+        "model_first_try_pass_rate": round(first_try / len(calls), 3) if calls else None,
         "model_output_invalid": sum(p.status == QAPair.Status.NEEDS_HUMAN for p in pairs),
         "round_trip_rate_of_otherwise_passing": (
             round(len(round_trip) / len(others_pass), 3) if others_pass else None
         ),
         "distinct_questions_in_queue": len({p.question.lower() for p in queued}),
+        # Questions the app composed from the sentence after the model's failed the checks.
+        "queued_composed_by_the_app": sum(p.question_composed for p in queued),
         "queued_with_id_or_prompt_example": len(bad),
         "refused_by_check": dict(reasons.most_common()),
         # Why the model was not asked at all: nothing that stands as an answer, or nothing
@@ -153,9 +159,13 @@ def run(*, chunks: int) -> dict:
             "seconds": round(time.perf_counter() - started, 1),
             **_summary(generation),
         }
-        everything[name] = [_pair_row(p) for p in generation.pairs.order_by("id")]
-    # Every pair with its checks, for reading what the figures stand for.
-    (RESULTS / "qa_pairs.json").write_text(json.dumps(everything, indent=1, ensure_ascii=False))
+        everything[name] = [
+            _pair_row(p) for p in generation.pairs.select_related("llm_call").order_by("id")
+        ]
+    # Every pair with its checks, for reading what the figures stand for (QA_BENCH_PAIRS: another
+    # file, to keep the pairs of a run to compare with the next).
+    pairs_file = Path(os.environ.get("QA_BENCH_PAIRS") or RESULTS / "qa_pairs.json")
+    pairs_file.write_text(json.dumps(everything, indent=1, ensure_ascii=False))
     return report
 
 
@@ -163,10 +173,14 @@ def _pair_row(pair) -> dict:
     return {
         "status": pair.status,
         "kind": pair.kind,
+        "composed": pair.question_composed,
         "question": pair.question,
         "answer": pair.answer,
         "failed": [f"{c['name']}: {c['detail']}" for c in pair.failed_checks],
         "raw": pair.raw_output if pair.status == QAPair.Status.NEEDS_HUMAN else "",
+        # What the model wrote on each try, for calibrating a check on more than the final
+        # questions.
+        "tries": pair.llm_call.raw_outputs if pair.llm_call_id else [],
     }
 
 

@@ -52,6 +52,49 @@ def test_a_question_must_read_as_one(text, passed):
     assert gates.gate_is_question(text=text).passed is passed
 
 
+@pytest.mark.parametrize(
+    ("text", "passed"),
+    [
+        # Seen on doc2dial with the packaged model: a statement with a question mark.
+        (
+            "Confirm your email address or phone number by entering a one - time security code "
+            "within 10 minutes trying to keep your personal information safe?",
+            False,
+        ),
+        ("When the vents open, the alarm sounds?", False),
+        # Seen in the redis-docs queue: which output, which information?
+        ("What is the format for this output?", False),
+        ("When do you give us this additional information?", False),
+        ("Which of these commands is slower?", False),
+        ("What is described below?", False),
+        # Good questions, with and without a lead-in clause, pass.
+        ("What happens if a new connection starts without an associated name?", True),
+        ("If no reset type is specified, what is the default?", True),
+        ("When a master fails, which replica is promoted?", True),
+        ("When is `source` empty?", True),
+        ("Do you need an Enhanced or REAL ID?", True),
+    ],
+)
+def test_a_question_starts_like_one_and_names_what_it_asks_about(text, passed):
+    assert gates.gate_is_question(text=text).passed is passed
+
+
+def test_the_sentence_itself_with_a_question_mark_is_not_a_question_about_it():
+    sentence = "Do not use KEYS in production code, because it blocks the server."
+    copied = gates.gate_is_question(
+        text="Do not use KEYS in production code, because it blocks the server?",
+        statement=sentence,
+    )
+    near = gates.gate_is_question(
+        text="Do not use KEYS in production, because it blocks the server?", statement=sentence
+    )
+    asked = gates.gate_is_question(
+        text="Why should KEYS not be used in production code?", statement=sentence
+    )
+    assert (copied.passed, near.passed, asked.passed) == (False, False, True)
+    assert copied.detail == "is the sentence itself with a question mark"
+
+
 def test_a_cut_off_answer_is_caught():
     assert not gates.gate_not_truncated(name="answer", text="Keys rotate every 90").passed
     assert gates.gate_not_truncated(name="answer", text="Keys rotate every 90 days.").passed
@@ -138,6 +181,109 @@ def test_the_summary_lists_only_the_failed_gates():
         ),
         ("How many members can a Pro workspace have?", "A Pro workspace has 25 members.", True),
         ("When is `source` empty?", "When `source` is empty, Redis blocks the client.", True),
+        # "When" wants a time, a date, a duration or a condition, not any figure or word
+        # (seen in the queue with the packaged model, doc2dial and redis-docs).
+        (
+            "When does the new configuration persist on disk?",
+            "The new configuration is persisted on disk in the node cluster configuration file.",
+            False,
+        ),
+        (
+            "When do payroll taxes collected be paid?",
+            "Payroll taxes collected will be enough to pay only about 80 cents for each dollar "
+            "of scheduled benefits.",
+            False,
+        ),
+        (
+            "When is the limit of basic benefit?",
+            "The limit varies , but it is generally equal to between 150 and 180 percent of the "
+            "basic benefit rate.",
+            False,
+        ),
+        (
+            "When should you check your Social Security benefit account?",
+            "While many factors affect retirement planning , we want you to understand what "
+            "Social Security can mean to you and your family s financial future.",
+            False,
+        ),
+        (
+            "When is a medical examiner s certificate required?",
+            "If you expect to operate in a non - excepted driving type NA or NI then a Medical "
+            "Examiner s Certificate is required.",
+            True,
+        ),
+        (
+            "When will the payments begin?",
+            "We ll begin paying you within 2 weeks after we approve your claim.",
+            True,
+        ),
+        ("When was the plan introduced?", "The plan was introduced on July 1, 2020.", True),
+        (
+            "When does Redis make sure to remove a key?",
+            "When a key has an expire set, Redis will make sure to remove the key when the "
+            "specified amount of time elapsed.",
+            True,
+        ),
+        # "What is X?" wants a sentence saying what X is: not a vague X, not what X must do,
+        # is not or undergoes (seen in the redis-docs and doc2dial queues).
+        (
+            "What is the variant called?",
+            "The two variants are called `GEORADIUS_RO` and `GEORADIUSBYMEMBER_RO`, and can "
+            "safely be used in replicas.",
+            False,
+        ),
+        (
+            "What is your condition?",
+            "Your condition must significantly limit your ability to do basic work such as "
+            "lifting, standing, walking, sitting, and remembering for at least 12 months.",
+            False,
+        ),
+        (
+            "What is an introduced error?",
+            "The introduced errors are not an issue when used, for example, by social networks "
+            "and similar applications requiring this type of querying.",
+            False,
+        ),
+        (
+            "What is the way the rehashing is performed?",
+            "The way the rehashing is performed is exposed in the Redis Cluster specification.",
+            False,
+        ),
+        (
+            "What is persisted on disk in the node cluster configuration file?",
+            "The new configuration is persisted on disk in the node cluster configuration file.",
+            True,
+        ),
+        (
+            "What is the default user for a new connection?",
+            'New connections are authenticated with the "default" user.',
+            True,
+        ),
+        ("What is `BLMPOP`?", "`BLMPOP` is the blocking variant of `LMPOP`.", True),
+        (
+            "What is the timeout argument?",
+            "The timeout argument is interpreted as a double value specifying the maximum "
+            "number of seconds to block.",
+            True,
+        ),
+        # How often wants a frequency; how many and how much a number.
+        (
+            "How often will ED review accounts of potential people in the class?",
+            "ED will review accounts of all potential people in the class to make sure there are "
+            "no additional problems.",
+            False,
+        ),
+        (
+            "How often is the configuration saved?",
+            "The configuration is saved every 60 seconds.",
+            True,
+        ),
+        (
+            "How much does a duplicate license cost?",
+            "A duplicate license costs the same for everyone.",
+            False,
+        ),
+        ("How much does the road test cost?", "The road test fee is $10.00.", True),
         ("Is it true that Pro keeps history?", "Pro keeps 30 days of history.", True),
     ],
 )

@@ -6,7 +6,8 @@ from collections import Counter
 import pytest
 from django.core.management import call_command
 
-from apps.knowledge.models import Chunk
+from apps.knowledge import services as knowledge
+from apps.knowledge.models import Chunk, Document
 from apps.oversight.models import EditLogEntry
 from apps.synthetic import selectors, services
 from apps.synthetic.export import export_create, exportable_pairs
@@ -71,11 +72,29 @@ def test_each_pair_keeps_provenance_and_answers_with_the_sources_own_sentence(de
     assert first.checks and all(check["passed"] for check in first.checks)
 
 
+def _page(name: str, text: str):
+    """A page ingested for real (searchable, so the round trip can find it)."""
+    job = knowledge.ingest_job_create(
+        files=[knowledge.UploadedFile(name=name, data=f"# API\n\n{text}\n".encode())],
+        source="test",
+    )
+    knowledge.ingest_job_run(job_id=job.pk)
+    return Document.objects.get(external_id__endswith=name)
+
+
 def test_a_question_asked_before_is_refused_as_a_duplicate_and_never_queued(demo_docs):
-    same = _question("How much storage does each member get on the Pro plan?")
-    run = _run(limit=2)
+    # Two pages with no sentence the app could compose a question from itself.
+    pages = [
+        _page("pro-api.md", "The Pro API allows 600 requests per minute per workspace."),
+        _page("team-api.md", "The Team API allows 900 requests per minute per workspace."),
+    ]
+    same = _question("How many requests per minute does the API allow per workspace?")
+    run = services.generation_run_create(
+        kinds=["limits"], per_chunk=1, chunk_limit=2, seed=1, documents=pages
+    )
     services.generation_run_execute(run_id=run.pk, backend=ScriptedBackend(when_empty=same))
     first, second = run.pairs.order_by("id")
+    assert first.status == QAPair.Status.PENDING
     assert second.duplicate_of == first
     assert second.status == QAPair.Status.FAILED_CHECKS
     assert any(c["name"] == "not a duplicate" and not c["passed"] for c in second.checks)

@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from apps.knowledge import services as knowledge
+from apps.knowledge.models import Document
 from apps.llm.models import LLMCall
 from apps.synthetic import quality, services
 from apps.synthetic.models import QAPair
@@ -25,8 +27,28 @@ TEXT = (
 )
 
 
-def _run(limit=1):
-    return services.generation_run_create(kinds=["limits"], per_chunk=1, chunk_limit=limit, seed=1)
+def _run(limit=1, documents=()):
+    return services.generation_run_create(
+        kinds=["limits"], per_chunk=1, chunk_limit=limit, seed=1, documents=documents
+    )
+
+
+@pytest.fixture
+def plain_page(demo_docs):
+    """A page of limits whose sentences have no shape the app could compose a question from
+    ("If X, Y.", "X is a Y.", "You can X."), next to the demo docs: what the model writes is
+    all a pair can get."""
+    job = knowledge.ingest_job_create(
+        files=[
+            knowledge.UploadedFile(
+                name="api-limits.md",
+                data=b"# API limits\n\nThe Pro API allows 600 requests per minute per workspace.\n",
+            )
+        ],
+        source="test",
+    )
+    knowledge.ingest_job_run(job_id=job.pk)
+    return Document.objects.get(external_id__endswith="api-limits.md")
 
 
 def test_the_sentence_to_ask_about_is_whole_prose_ranked_by_what_the_kind_is_about():
@@ -46,10 +68,10 @@ def test_a_retry_shows_the_same_examples_in_another_order():
     assert retry.text.endswith("Fact: Keys rotate every 90 days.\nJSON: ")
 
 
-def test_a_copied_prompt_example_is_retried_then_refused_with_the_reason(demo_docs):
+def test_a_copied_prompt_example_is_retried_then_refused_with_the_reason(plain_page):
     copy = json.dumps({"question": "What do overdue books cost per day?"})
     backend = ScriptedBackend(when_empty=copy)
-    run = _run()
+    run = _run(documents=[plain_page])
     services.generation_run_execute(run_id=run.pk, backend=backend)
     (pair,) = run.pairs.all()
     assert len(backend.prompts) == 3  # LLM_MAX_ATTEMPTS tries, each with the examples reordered
@@ -63,8 +85,8 @@ def test_a_copied_prompt_example_is_retried_then_refused_with_the_reason(demo_do
     assert (call.valid, call.checks_passed, call.attempts) == (True, False, 3)
 
 
-def test_a_bare_sentence_id_as_question_is_refused(demo_docs):
-    run = _run()
+def test_a_bare_sentence_id_as_question_is_refused(plain_page):
+    run = _run(documents=[plain_page])
     services.generation_run_execute(
         run_id=run.pk, backend=ScriptedBackend(when_empty=json.dumps({"question": "S1, S2, S3?"}))
     )
@@ -73,9 +95,9 @@ def test_a_bare_sentence_id_as_question_is_refused(demo_docs):
     assert {"is a question", "question is not an id"} <= {c["name"] for c in pair.failed_checks}
 
 
-def test_a_question_the_sentence_does_not_answer_is_refused(demo_docs):
+def test_a_question_the_sentence_does_not_answer_is_refused(plain_page):
     unrelated = json.dumps({"question": "Which colours can the desktop icon have in dark mode?"})
-    run = _run()
+    run = _run(documents=[plain_page])
     services.generation_run_execute(run_id=run.pk, backend=ScriptedBackend(when_empty=unrelated))
     (pair,) = run.pairs.all()
     assert pair.status == QAPair.Status.FAILED_CHECKS
@@ -96,9 +118,9 @@ def test_a_failed_first_try_can_pass_on_a_retry(demo_docs):
 
 
 @pytest.fixture
-def refused(demo_docs):
+def refused(plain_page):
     unrelated = json.dumps({"question": "Which colours can the desktop icon have in dark mode?"})
-    run = _run()
+    run = _run(documents=[plain_page])
     services.generation_run_execute(run_id=run.pk, backend=ScriptedBackend(when_empty=unrelated))
     return run.pairs.get()
 

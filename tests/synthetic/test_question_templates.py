@@ -1,0 +1,86 @@
+"""A sentence with a shape to build on ("If X, Y." asked as "What … if X?") gets a question the
+app composes from its own words; the model is asked about the others, and when its questions
+keep failing the checks the next best sentences get a composed one. A composed question
+passes every check before it is queued, and the review screen says the app wrote it.
+
+The sentences are real ones, from ../shared/data/doc2dial and ../shared/data/redis-docs."""
+
+import json
+
+import pytest
+
+from apps.knowledge import services as knowledge
+from apps.knowledge.models import Document
+from apps.synthetic import quality, services
+from apps.synthetic.models import QAPair
+from tests import factories
+from tests.fakes import ScriptedBackend
+
+pytestmark = pytest.mark.django_db
+
+CONDITION = (
+    "If the registration suspension period is more than 90 days , you must surrender your "
+    "vehicle registration and plates."
+)
+WHAT_IF = "If you request details about non-existing commands, their return position will be nil."
+# No shape a question can be composed from.
+LIMITS = "The Pro API allows 600 requests per minute per workspace."
+UNRELATED = json.dumps({"question": "Which colours can the desktop icon have in dark mode?"})
+
+
+def _generate(text: str, kinds: list[str]) -> tuple[QAPair, ScriptedBackend]:
+    """A run over a one-chunk page holding `text`, ingested for real (so the product's search,
+    which the round-trip check uses, finds it), with a model that writes an unrelated
+    question."""
+    job = knowledge.ingest_job_create(
+        files=[knowledge.UploadedFile(name="page.md", data=f"# Registration\n\n{text}\n".encode())],
+        source="test",
+    )
+    knowledge.ingest_job_run(job_id=job.pk)
+    document = Document.objects.get(external_id__endswith="page.md")
+    run = services.generation_run_create(
+        kinds=kinds, per_chunk=1, chunk_limit=1, documents=[document.pk]
+    )
+    backend = ScriptedBackend(when_empty=UNRELATED)
+    services.generation_run_execute(run_id=run.pk, backend=backend)
+    return run.pairs.get(), backend
+
+
+def test_a_sentence_with_a_shape_gets_the_composed_question_without_asking_the_model(client):
+    pair, backend = _generate(CONDITION, ["what_if"])
+    assert backend.prompts == []
+    assert pair.status == QAPair.Status.PENDING
+    assert pair.question == (
+        "What do you have to do if the registration suspension period is more than 90 days?"
+    )
+    assert pair.answer == pair.quote == CONDITION
+    assert pair.checks and all(check["passed"] for check in pair.checks)
+    assert pair.prompt_version == quality.TEMPLATE_VERSION and pair.question_composed
+    assert pair.llm_call is None and pair.model == ""
+    client.force_login(factories.reviewer())
+    page = client.get(f"/qa/review/{pair.pk}/").content.decode()
+    assert "Question composed by the app from the sentence" in page
+    assert "failed the checks" not in page
+
+
+def test_when_the_model_keeps_failing_the_next_best_sentence_gets_a_composed_question(client):
+    pair, backend = _generate(f"{LIMITS} {WHAT_IF}", ["limits", "what_if"])
+    assert len(backend.prompts) == 3  # the model had all its tries on the first sentence
+    assert pair.status == QAPair.Status.PENDING
+    assert pair.question == "What happens if you request details about non-existing commands?"
+    assert pair.quote == WHAT_IF
+    assert pair.kind == "what_if"  # the label follows the sentence asked about
+    assert pair.question_composed
+    # The model's own call still says its questions failed: telemetry stays honest.
+    assert pair.llm_call.checks_passed is False
+    client.force_login(factories.reviewer())
+    page = client.get(f"/qa/review/{pair.pk}/").content.decode()
+    assert "because the model's questions failed the checks" in page
+    assert "desktop icon" in page  # the model's last question, for the record
+
+
+def test_without_a_sentence_to_compose_from_the_pair_stays_rejected_by_checks():
+    pair, _ = _generate(LIMITS, ["limits"])
+    assert pair.status == QAPair.Status.FAILED_CHECKS
+    assert pair.question == "Which colours can the desktop icon have in dark mode?"
+    assert not pair.question_composed
