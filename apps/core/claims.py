@@ -1,4 +1,5 @@
-"""Holding one item of a review queue for one person at a time (Q&A pairs, draft replies).
+"""Holding one item of a review queue for one person at a time (Q&A pairs, draft replies),
+and knowing which version of it a person's page showed.
 
 A claim is two columns on the item, `claimed_by` and `claimed_until`; it lapses by itself,
 so an abandoned tab never blocks a queue."""
@@ -55,3 +56,13 @@ def claim_held_by_other(*, item: models.Model, user) -> bool:
         and item.claimed_until
         and item.claimed_until > timezone.now()
     )
+
+
+def version_shown(data, *, error: type[Exception]) -> int:
+    """The item's version the person's page showed: every decision form carries it, so a
+    decision made on an older version is refused instead of overwriting a newer one. A form
+    without it raises `error` (the app's own, shown to the person)."""
+    value = data.get("version", "")
+    if not value.isdigit():
+        raise error("This page is out of date: reload it and try again.")
+    return int(value)

@@ -22,7 +22,7 @@ import numpy as np
 from django.conf import settings
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from apps.knowledge.chunking import sentences_split
+from apps.knowledge.chunking import sentence_is_markup, sentences_split
 from apps.knowledge.embedding import embed, embedding_model, is_common_word
 from apps.knowledge.models import Chunk
 from apps.knowledge.selectors import (
@@ -42,7 +42,6 @@ DESIGNS = (RANKED, SELECT, WRITE)
 PROMPTS = {SELECT: "draft_select", WRITE: "draft_write"}
 # Source sentences worth citing: whole sentences of prose, not headings or single words.
 _MIN_WORDS, _MAX_WORDS = 4, 80
-_MARKUP = re.compile(r"^\s*(#|```|\||<|\{\{|!\[)")
 # Numbers, limits, versions and error codes: a reply sentence may only state the ones its
 # sources state (a near-paraphrase with the wrong figure reads as supported by meaning).
 _FIGURE = re.compile(r"\b(?:[A-Z][A-Z0-9]*[_-][A-Z0-9_-]+|\d+(?:[.,:]\d+)*%?)")
@@ -130,7 +129,7 @@ def reply_form(text: str) -> str:
 
 def _citable(sentence: str) -> bool:
     words = len(sentence.split())
-    return _MIN_WORDS <= words <= _MAX_WORDS and not _MARKUP.match(sentence)
+    return _MIN_WORDS <= words <= _MAX_WORDS and not sentence_is_markup(sentence)
 
 
 def source_sentences(

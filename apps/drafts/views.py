@@ -11,7 +11,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.accounts.roles import LEAD_SCREENS
-from apps.core.claims import claim_held_by_other
+from apps.core.claims import claim_held_by_other, version_shown
 from apps.core.permissions import lead_required, reviewer_required
 from apps.drafts import selectors, services
 from apps.drafts.models import AnswerEvalRun, Reply
@@ -200,13 +200,6 @@ def _posted_text(request: HttpRequest) -> str | None:
     return None if text is None else text.replace("\r\n", "\n")
 
 
-def _shown_version(data) -> int:
-    value = data.get("version", "")
-    if not value.isdigit():
-        raise services.ReviewError("This page is out of date: reload it and try again.")
-    return int(value)
-
-
 @reviewer_required
 @require_POST
 def reply_act(request: HttpRequest, pk: int) -> HttpResponse:
@@ -257,7 +250,7 @@ def _query(request: HttpRequest) -> str:
 def _act(request: HttpRequest, reply: Reply, action: str, text: str | None) -> str:
     """Apply one decision; the message that says what happened."""
     data, user = request.POST, request.user
-    version = _shown_version(data)
+    version = version_shown(data, error=services.ReviewError)
     ticket = reply.ticket.external_id
     if action == "save":
         services.reply_save(reply=reply, user=user, version=version, text=text or "")

@@ -22,6 +22,9 @@ _SENTENCE_END = re.compile(
     r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9`*_])"
 )
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
+# A piece of a page that is markup rather than prose: a heading, a code fence, a table row,
+# HTML, a template tag, an image, a shell prompt or a block quote.
+_MARKUP_LINE = re.compile(r"^\s*(#|```|\||<|\{\{|!\[|\$ |>)")
 
 
 @dataclass
@@ -47,6 +50,11 @@ def sentences_split(text: str) -> list[str]:
             if sentence.strip():
                 pieces.append(sentence.strip())
     return pieces
+
+
+def sentence_is_markup(sentence: str) -> bool:
+    """The sentence is markup, not prose: neither a Q&A answer nor a reply may quote it."""
+    return bool(_MARKUP_LINE.match(sentence))
 
 
 def _line_groups(text: str) -> list[str]:

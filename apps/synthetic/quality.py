@@ -23,7 +23,7 @@ from django.conf import settings
 from pydantic import BaseModel, ConfigDict, Field
 
 from apps.knowledge import embedding
-from apps.knowledge.chunking import sentences_split
+from apps.knowledge.chunking import sentence_is_markup, sentences_split
 from apps.knowledge.models import Chunk
 from apps.knowledge.selectors import Filters, chunks_search
 from apps.llm import gates
@@ -33,7 +33,6 @@ from apps.synthetic.selectors import duplicate_earliest
 
 PROMPT_NAME = "qa_question"
 _EXAMPLE = re.compile(r'^Fact: (?P<fact>.+)\nJSON: \{"question": "(?P<question>.+)"\}$', re.M)
-_MARKUP = re.compile(r"^\s*(#|```|\||<|\{\{|!\[|\$ |>)")
 # A sentence that leans on what came before it ("This is obtained by using the -r switch.",
 # "In this case…", "the example above") cannot be an answer on its own: a reviewer saw such
 # pairs pass every check, so they are not asked about at all.
@@ -245,7 +244,7 @@ def sentence_unaskable(sentence: str) -> str | None:
     words = len(sentence.split())
     if not 6 <= words <= 60:
         return f"{words} words, not 6 to 60"
-    if _MARKUP.match(sentence) or sentence.rstrip()[-1:] not in ".!":
+    if sentence_is_markup(sentence) or sentence.rstrip()[-1:] not in ".!":
         return "not a whole sentence of prose (heading, table row, code or cut off)"
     if _CUT_AT_START.match(sentence):
         return "starts mid-sentence (cut by the page's extraction)"

@@ -3,6 +3,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from pgvector.django import CosineDistance
 
+from apps.core.claims import claim_free_q
 from apps.knowledge.models import Chunk, Document
 from apps.synthetic.models import EXPORTABLE, QUESTION_KINDS, GenerationRun, QAPair, Review
 
@@ -103,8 +104,7 @@ def reviewable_q(*, user, now) -> Q:
     reviewed = Review.objects.filter(
         pair=OuterRef("pk"), reviewer=user, version=OuterRef("version")
     )
-    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now) | Q(claimed_by=user)
-    return Q(status=QAPair.Status.PENDING) & free & ~Exists(reviewed)
+    return Q(status=QAPair.Status.PENDING) & claim_free_q(user=user, now=now) & ~Exists(reviewed)
 
 
 def _held_by_others_q(*, user, now) -> Q:

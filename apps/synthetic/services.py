@@ -8,7 +8,6 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -16,6 +15,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from apps.core.claims import claim_held_by_other, claim_next
 from apps.knowledge import embedding
 from apps.knowledge.chunking import sentences_split
 from apps.knowledge.models import Chunk
@@ -491,26 +491,18 @@ class EditConflict(ReviewError):
 def pair_claim(
     *, user, filters: dict | None = None, after: int | None = None, before: int | None = None
 ) -> QAPair | None:
-    """Give `user` the next pending pair nobody else holds (claims expire), skipping pairs the
-    user already reviewed as they are now. SKIP LOCKED: two reviewers asking at once get
-    different pairs."""
-    now = timezone.now()
-    with transaction.atomic():
-        pairs = QAPair.objects.select_for_update(skip_locked=True, of=("self",)).filter(
-            reviewable_q(user=user, now=now), **(filters or {})
-        )
-        if after is not None:
-            pairs = pairs.filter(pk__gt=after).order_by("pk")
-        elif before is not None:
-            pairs = pairs.filter(pk__lt=before).order_by("-pk")
-        else:
-            pairs = pairs.order_by("pk")
-        pair = pairs.first()
-        if pair is not None:
-            pair.claimed_by = user
-            pair.claimed_until = now + timedelta(minutes=settings.SYNTHETIC_CLAIM_MINUTES)
-            pair.save(update_fields=["claimed_by", "claimed_until"])
-    return pair
+    """Give `user` the next pending pair nobody else holds (claims lapse), skipping pairs the
+    user already reviewed as they are now; two reviewers asking at once get different pairs."""
+    reviewable = QAPair.objects.filter(
+        reviewable_q(user=user, now=timezone.now()), **(filters or {})
+    )
+    return claim_next(
+        queryset=reviewable,
+        user=user,
+        minutes=settings.SYNTHETIC_CLAIM_MINUTES,
+        after=after,
+        before=before,
+    )
 
 
 def pair_release(*, pair: QAPair, user) -> None:
@@ -627,12 +619,7 @@ REVIEWABLE = (QAPair.Status.PENDING, QAPair.Status.FAILED_CHECKS)
 def _review_check(pair: QAPair, user) -> None:
     if pair.status not in REVIEWABLE:
         raise ReviewError(f"This pair was already {pair.get_status_display().lower()}.")
-    held_by_other = (
-        pair.claimed_by_id not in (None, user.pk)
-        and pair.claimed_until
-        and pair.claimed_until > timezone.now()
-    )
-    if held_by_other:
+    if claim_held_by_other(item=pair, user=user):
         raise ReviewError("Another reviewer is working on this pair.")
     if pair.reviews.filter(reviewer=user, version=pair.version).exists():
         raise ReviewError("You have already reviewed this pair; it needs another reviewer.")

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import push_url
 
+from apps.core.claims import version_shown
 from apps.core.htmx import page_render
 from apps.core.permissions import lead_required, reviewer_required
 from apps.knowledge.models import ProductLine
@@ -258,14 +259,6 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
     return _show(request, pair, _filter_query(request.GET))
 
 
-def _shown_version(data) -> int:
-    """The version of the pair the reviewer's page showed; every review form carries it."""
-    value = data.get("version", "")
-    if not value.isdigit():
-        raise services.ReviewError("This page is out of date: reload it and review again.")
-    return int(value)
-
-
 @reviewer_required
 @require_POST
 def review_act(request: HttpRequest, pk: int) -> HttpResponse:
@@ -276,7 +269,9 @@ def review_act(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         if action == "approve":
             reviewed = services.pair_approve(
-                pair=pair, user=request.user, version=_shown_version(request.POST)
+                pair=pair,
+                user=request.user,
+                version=version_shown(request.POST, error=services.ReviewError),
             )
         elif action == "edit":
             edit_form = EditForm(request.POST)
@@ -299,7 +294,7 @@ def review_act(request: HttpRequest, pk: int) -> HttpResponse:
                 user=request.user,
                 reason=request.POST.get("reason", ""),
                 note=request.POST.get("note", ""),
-                version=_shown_version(request.POST),
+                version=version_shown(request.POST, error=services.ReviewError),
             )
         else:
             raise services.ReviewError("Unknown action.")
