@@ -338,6 +338,11 @@ SYNTHETIC_DUPLICATE_SIMILARITY = env_float("SYNTHETIC_DUPLICATE_SIMILARITY", 0.9
 SYNTHETIC_COPY_LIMIT = env_float("SYNTHETIC_COPY_LIMIT", 0.8)
 SYNTHETIC_ANSWERABLE_SIMILARITY = env_float("SYNTHETIC_ANSWERABLE_SIMILARITY", 0.35)
 SYNTHETIC_ROUND_TRIP_K = env_int("SYNTHETIC_ROUND_TRIP_K", 5, minimum=1)
+# How many of a chunk's best sentences may get a question the app composes from the sentence's
+# own structure before the model is asked to write one (0: the model writes first; composed
+# questions only replace its failed ones). With the packaged 270M base model a reviewer's read
+# approved composed questions far more often (README), so they come first.
+SYNTHETIC_COMPOSE_FIRST = env_int("SYNTHETIC_COMPOSE_FIRST", 3, minimum=0)
 # A reviewer's hold on a pair lapses after this, so an abandoned tab does not block the queue.
 SYNTHETIC_CLAIM_MINUTES = env_int("SYNTHETIC_CLAIM_MINUTES", 15, minimum=1)
 

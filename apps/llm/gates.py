@@ -28,7 +28,7 @@ _CLAUSE_THEN_STATEMENT = re.compile(
     re.IGNORECASE,
 )
 # "What is the format for this output?": which output, the question does not say.
-_DEICTIC = re.compile(r"\b(this|these|those)\b|\b(above|below)\W*$", re.IGNORECASE)
+_DEICTIC = re.compile(r"\b(this|these|those|the following)\b|\b(above|below)\W*$", re.IGNORECASE)
 _SENTENCE_END = ".?!)\"'`\u201d\u2019"
 # Words that carry no content of their own: what two texts share beyond these says they are
 # about the same thing.
@@ -249,12 +249,67 @@ def gate_is_question(*, text: str, statement: str = "") -> GateResult:
         return GateResult(name, False, "does not start like a question")
     if statement and _restates(stripped, statement):
         return GateResult(name, False, "is the sentence itself with a question mark")
+    vague = _names_too_little(stripped)
+    if vague is not None:
+        return GateResult(name, False, vague)
     deictic = _DEICTIC.search(stripped)
     if deictic:
         return GateResult(
             name, False, f"points at something it does not name ({deictic.group(0).strip()!r})"
         )
     return GateResult(name, True, f"{words} words")
+
+
+# Verbs that say nothing of what a question is about: "What does the document show?" asks
+# about "document" alone.
+_LIGHT_VERBS = frozenset(
+    {
+        "do",
+        "does",
+        "did",
+        "done",
+        "show",
+        "shows",
+        "need",
+        "needs",
+        "have",
+        "has",
+        "get",
+        "gets",
+        "mean",
+        "means",
+        "happen",
+        "happens",
+        "use",
+        "uses",
+        "make",
+        "makes",
+        "go",
+        "take",
+        "want",
+        "know",
+        "work",
+        "give",
+        "say",
+        "find",
+    }
+)
+# A name stands alone even as a question's only word ("What is Sentinel?"): code, an acronym,
+# a capitalised word past the question's first.
+_A_NAME = re.compile(r"`[^`]+`|\b[A-Z][A-Za-z]*[A-Z0-9]\w*\b|(?<=\s)[A-Z][a-z]+")
+
+
+def _names_too_little(question: str) -> str | None:
+    """ "Can you renew?", "Do you need a duplicate?": one plain word of subject matter is not
+    a question anybody could answer without the page in front of them. "What is a shard?"
+    asks for a definition and stands."""
+    if _WHAT_IS.match(question) or _A_NAME.search(question):
+        return None
+    words = {w for w in _WORD.findall(question.lower()) if w not in STOP_WORDS and len(w) > 1}
+    named = words - _LIGHT_VERBS
+    if len(named) >= 2:
+        return None
+    return f"too vague to stand alone: it names only {', '.join(sorted(named)) or 'nothing'}"
 
 
 def _restates(question: str, statement: str) -> bool:

@@ -376,7 +376,8 @@ def prompt_example_texts() -> list[str]:
 # A pair whose question the app composed (the model's failed the checks) says so with this
 # in place of a prompt version; raise the number when the shapes below change.
 TEMPLATE_VERSION = f"{QUESTION_TEMPLATE_PREFIX}1"
-# How many of a chunk's best sentences are tried for a composed question, in order.
+# How many of a chunk's best sentences are tried for a composed question, in order, after the
+# model's questions failed (before it is asked: settings.SYNTHETIC_COMPOSE_FIRST).
 TEMPLATE_SENTENCES = 8
 
 _NOTE = re.compile(r"^(please )?note( that|:)\s+", re.IGNORECASE)
@@ -473,6 +474,47 @@ _MODAL_STATEMENT = re.compile(
     r"(?P<rest>[^,;:]{8,160}?)(?:,\s(?:so|so that|because|as|but|which|since|for|and it)\b.*)?$",
     re.IGNORECASE,
 )
+# The subject of a plain statement: up to seven words before its verb, none of them a verb
+# or a word that starts a clause.
+_STATED_SUBJECT = (
+    r"(?P<subject>(?:(?!(?:is|are|was|were|will|can|cannot|should|must|may|to|that|which|who|"
+    r"if|when|how|what|whether|does|do|doesn|don|not)\b)[^\s,;:()]+ ){1,7}?)"
+)
+# "The fee to change information on a driver license is $12.50.": the sentence gives an
+# amount of a thing it names.
+_VALUE = re.compile(
+    r"^(?P<subject>(?:the|your) (?:[\w-]+ ){0,2}(?:fee|fees|cost|costs|price|charge|limit|"
+    r"maximum|minimum|default|deadline|amount|rate|penalty|age|size|length|duration|timeout|"
+    r"period|premium|interest rate)\b[^,;:]{0,80}?) (?P<be>is|are) "
+    r"(?:about |approximately |up to |at least |at most |only |now |currently )?"
+    r"(?:\$|\d|one|two|three|four|five|six|seven|eight|nine|ten|twelve)",
+    re.IGNORECASE,
+)
+# "New connections are authenticated with the default user.": how a named thing is done.
+# Only verbs "how" asks well ("How is X required?" asks nothing a reader would).
+_HOW_DONE = (
+    r"authenticated|persisted|stored|interpreted|treated|calculated|computed|encoded|"
+    r"represented|determined|measured|handled|processed|delivered|paid|issued|performed|"
+    r"implemented|selected|chosen|generated|assigned|counted|sorted|ordered|organized|"
+    r"structured|formatted|reported|propagated|replicated|applied|evaluated|executed|"
+    r"identified|protected|secured|verified|charged|taxed|funded|updated|notified|encrypted|"
+    r"serialized|compressed|distributed|estimated|scored|ranked|indexed|cached|logged|tracked|"
+    r"billed|refunded|reviewed|transferred|mailed|renewed|replaced|expressed|encoded|deducted"
+)
+_PASSIVE = re.compile(
+    rf"^{_STATED_SUBJECT}(?P<be>is|are) (?:(?:usually|always|also|then|now|automatically|"
+    rf"generally|normally|only) )?(?:(?P<based>based on)|(?P<available>available to)|"
+    rf"(?P<done>{_HOW_DONE}))\b",
+    re.IGNORECASE,
+)
+# "The health care law doesn t change your VA health benefits.": the question it answers no
+# to. Only up to a comma that starts a reason or a contrast.
+_NEGATION = re.compile(
+    rf"^{_STATED_SUBJECT}(?P<neg>doesn ?['\u2019]? ?t|does not|don ?['\u2019]? ?t|do not|cannot|"
+    r"can ?['\u2019]? ?t|can not) (?P<verb>[a-z]+)\b(?P<rest>[^,;:]{0,160}?)"
+    r"(?:,\s(?:so|so that|because|as|but|which|since|and|unless|if)\b.*)?$",
+    re.IGNORECASE,
+)
 # Who can, should or must: anybody named, "you", "every user"; not "it" or "this".
 _NOT_A_MODAL_SUBJECT = re.compile(
     r"^(it|this|that|these|those|there|here|if|when|once|unless|while|after|before|because|"
@@ -497,7 +539,8 @@ def question_templated(sentence: str, *, fallback: bool = False) -> str | None:
     often: a condition at the sentence's end ("X fails if Y."), and a yes/no question on a
     "can/should/must" statement ("Every user can have many passwords" → "Can every user have
     many passwords?")."""
-    text = _LIST_MARK.sub("", " ".join(sentence.split())).rstrip(" .!")
+    # Bold marks are the page's emphasis, no part of a question; code marks name code.
+    text = _LIST_MARK.sub("", " ".join(sentence.replace("**", "").split())).rstrip(" .!")
     # "Note that each `OVERFLOW` statement only affects…": the note is no part of the shape.
     text = _NOTE.sub("", text)
     conditional = _CONDITIONAL.match(text)
@@ -528,6 +571,9 @@ def question_templated(sentence: str, *, fallback: bool = False) -> str | None:
         subject = _ADVERB_END.sub("", described.group("subject").strip())
         if not _VAGUE_SUBJECT.match(subject):
             return f"What does {_lower_first(subject)} {_verb_base(described.group('verb'))}?"
+    stated = _question_on_statement(text)
+    if stated is not None:
+        return stated
     if not fallback:
         return None
     condition = _TRAILING_CONDITION.match(text)
@@ -542,6 +588,33 @@ def question_templated(sentence: str, *, fallback: bool = False) -> str | None:
             return f"Do you have to {rest}?"
         return f"{verb.capitalize()} {subject} {rest}?"
     return None
+
+
+def _question_on_statement(text: str) -> str | None:
+    """What a plain statement says, asked back in its own words: an amount ("The fee … is
+    $12.50." → "What is the fee …?"), how something is done ("New connections are
+    authenticated with…" → "How are new connections authenticated?"), what it rests on or who
+    may have it ("… are based on…", "… is available to…"), and a negation as the yes/no
+    question it answers ("The law doesn't change your benefits." → "Does the law change your
+    benefits?")."""
+    value = _VALUE.match(text)
+    if value:
+        return f"What {value['be']} {_lower_first(value['subject'])}?"
+    negation = _NEGATION.match(text)
+    if negation and not _NOT_A_MODAL_SUBJECT.match(negation["subject"]):
+        neg = negation["neg"].lower()
+        aux = "Can" if neg.startswith("can") else "Does" if neg.startswith("does") else "Do"
+        subject = _lower_first(negation["subject"].strip())
+        return f"{aux} {subject} {negation['verb']}{negation['rest']}?"
+    passive = _PASSIVE.match(text)
+    if passive is None or _NOT_A_SUBJECT.match(passive["subject"]):
+        return None
+    be, subject = passive["be"], _lower_first(passive["subject"].strip())
+    if passive["based"]:
+        return f"What {be} {subject} based on?"
+    if passive["available"]:
+        return f"Who {be} {subject} available to?"
+    return f"How {be} {subject} {passive['done']}?"
 
 
 def _question_on_condition(word: str, rest: str) -> str | None:

@@ -335,11 +335,15 @@ def _pair_unaskable(pair: QAPair, detail: str) -> None:
 def _pair_draft(
     pair: QAPair, support: quality.Support, backend, alternatives: list[quality.Support] = ()
 ) -> None:
-    """The question for `support`: composed from the sentence's own structure when it has a
-    shape to compose from and that question passes every check (a reviewer's read approved
-    those far more often than the model's); else the model's, and if all its tries fail the
-    checks, one composed for the next best sentences (`alternatives`)."""
-    composed = _question_templated(pair, [support])
+    """The question for `support`, or for one of the next best sentences (`alternatives`):
+    composed from the sentence's own structure when one of the best few has a shape to
+    compose from and that question passes every check (a reviewer's read approved those far
+    more often than the model's, so a slightly lower-ranked sentence with a composed question
+    beats the best one asked of the model); else the model's for `support`, and if all its
+    tries fail the checks, one composed for any of the alternatives."""
+    composed = _question_templated(
+        pair, [support, *alternatives][: settings.SYNTHETIC_COMPOSE_FIRST]
+    )
     if composed is not None:
         _pair_fill(pair, *composed, composed=True)
         pair.status = QAPair.Status.PENDING

@@ -291,3 +291,32 @@ def test_the_sentence_must_give_the_kind_of_answer_the_question_asks_for(
     question, sentence, passed
 ):
     assert gates.gate_answer_type(question=question, support=sentence).passed is passed
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Can you renew?",
+        "Do you need a duplicate?",
+        "What does the document show?",
+        "What do you do for your team?",
+        "Which of the following is true about medical conditions?",
+    ],
+)
+def test_a_question_that_names_too_little_to_stand_alone_is_refused(question):
+    result = gates.gate_is_question(text=question)
+    assert not result.passed, result
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is a shard?",
+        "What is Sentinel?",
+        "What does the `DB` option do?",
+        "How are new connections authenticated?",
+        "What happens if the user already exists?",
+    ],
+)
+def test_a_short_question_that_names_its_subject_stands(question):
+    assert gates.gate_is_question(text=question).passed

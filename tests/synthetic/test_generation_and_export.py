@@ -54,7 +54,9 @@ def test_a_run_can_be_limited_to_chosen_documents(demo_docs):
     assert picked and {c.document_id for c in picked} <= set(chosen.values_list("pk", flat=True))
 
 
-def test_each_pair_keeps_provenance_and_answers_with_the_sources_own_sentence(demo_docs):
+def test_each_pair_keeps_provenance_and_answers_with_the_sources_own_sentence(
+    demo_docs, model_writes_first
+):
     run = _run(limit=2)
     services.generation_run_execute(
         run_id=run.pk, backend=ScriptedBackend(when_empty=fact_question)
@@ -101,7 +103,9 @@ def test_a_question_asked_before_is_refused_as_a_duplicate_and_never_queued(demo
     assert services.pair_claim(user=factories.reviewer(), filters={"pk": second.pk}) is None
 
 
-def test_output_that_stays_invalid_is_kept_for_a_person_with_the_raw_text(demo_docs):
+def test_output_that_stays_invalid_is_kept_for_a_person_with_the_raw_text(
+    demo_docs, model_writes_first
+):
     run = _run(limit=1)
     backend = ScriptedBackend("not json at all", "still not json", "{}")
     services.generation_run_execute(run_id=run.pk, backend=backend)
@@ -249,7 +253,7 @@ def test_distribution_shows_every_state_per_product_line(reviewed):
 
 
 @pytest.mark.slow
-def test_generate_qa_runs_on_the_real_model(demo_docs, capsys):
+def test_generate_qa_runs_on_the_real_model(demo_docs, capsys, model_writes_first):
     call_command(
         "generate_qa", "--product-line", "Pro", "--product-line", "Enterprise", "--limit", "2"
     )

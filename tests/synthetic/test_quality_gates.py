@@ -105,7 +105,7 @@ def test_a_question_the_sentence_does_not_answer_is_refused(plain_page):
     assert not pair.supported
 
 
-def test_a_failed_first_try_can_pass_on_a_retry(demo_docs):
+def test_a_failed_first_try_can_pass_on_a_retry(demo_docs, model_writes_first):
     copy = json.dumps({"question": "What do overdue books cost per day?"})
     run = _run()
     services.generation_run_execute(

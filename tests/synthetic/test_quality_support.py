@@ -465,8 +465,7 @@ def test_a_question_is_composed_from_the_sentence_s_own_structure(sentence, ques
             "You must appear for a hearing in a TVB office.",
             "Do you have to appear for a hearing in a TVB office?",
         ),
-        # "can t" is no "can"; "may" is a maybe, not a rule.
-        ("You can t select multiple benefit types.", None),
+        # "may" is a maybe, not a rule.
         ("The type of Veteran designation may vary from state to state.", None),
         (
             "Functions should never access keys with programmatically-generated names or based "
@@ -480,3 +479,48 @@ def test_a_question_is_composed_from_the_sentence_s_own_structure(sentence, ques
 )
 def test_fallback_shapes_are_composed_only_when_asked_for(sentence, question):
     assert quality.question_templated(sentence, fallback=True) == question
+
+
+@pytest.mark.parametrize(
+    ("sentence", "question"),
+    [
+        # An amount of a thing the sentence names.
+        (
+            "The fee to change information amend on a driver license or learner permit is $12.50.",
+            "What is the fee to change information amend on a driver license or learner permit?",
+        ),
+        # How something is done, what it rests on, who may have it.
+        (
+            'New connections are authenticated with the "default" user.',
+            "How are new connections authenticated?",
+        ),
+        (
+            "**The timeout argument is interpreted as a double value specifying the maximum "
+            "number of seconds to block**.",
+            "How is the timeout argument interpreted?",
+        ),
+        (
+            "Social Security work credits are based on your total yearly wages or self - "
+            "employment income.",
+            "What are Social Security work credits based on?",
+        ),
+        (
+            "The Income-Sensitive Repayment Plan is available to low-income borrowers who have "
+            "Federal Family Education Loan (FFEL) Program loans.",
+            "Who is the Income-Sensitive Repayment Plan available to?",
+        ),
+        # A negation, asked as the yes/no question it answers: "can t" asks "can", not "can't".
+        (
+            "The health care law doesn t change your VA health benefits or your out - of - "
+            "pocket costs.",
+            "Does the health care law change your VA health benefits or your out - of - pocket "
+            "costs?",
+        ),
+        ("You can t select multiple benefit types.", "Can you select multiple benefit types?"),
+        # Who "we" are, the question would not say; "How is X required?" asks nothing.
+        ("We cannot accept a receipt showing you applied for the document.", None),
+        ("A medical certificate is required for every commercial driver.", None),
+    ],
+)
+def test_plain_statements_are_asked_back_in_their_own_words(sentence, question):
+    assert quality.question_templated(sentence) == question

@@ -63,7 +63,17 @@ def test_a_sentence_with_a_shape_gets_the_composed_question_without_asking_the_m
     assert "failed the checks" not in page
 
 
-def test_when_the_model_keeps_failing_the_next_best_sentence_gets_a_composed_question(client):
+def test_a_next_best_sentence_with_a_shape_is_composed_before_the_model_is_asked():
+    pair, backend = _generate(f"{LIMITS} {WHAT_IF}", ["limits", "what_if"])
+    assert backend.prompts == []
+    assert pair.status == QAPair.Status.PENDING and pair.question_composed
+    assert pair.question == "What happens if you request details about non-existing commands?"
+    assert pair.quote == WHAT_IF and pair.kind == "what_if"
+
+
+def test_when_the_model_keeps_failing_the_next_best_sentence_gets_a_composed_question(
+    client, model_writes_first
+):
     pair, backend = _generate(f"{LIMITS} {WHAT_IF}", ["limits", "what_if"])
     assert len(backend.prompts) == 3  # the model had all its tries on the first sentence
     assert pair.status == QAPair.Status.PENDING

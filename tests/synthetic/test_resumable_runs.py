@@ -15,7 +15,7 @@ from apps.synthetic.models import RUN_STALE_AFTER, GenerationRun, QAPair
 from tests import factories
 from tests.fakes import ScriptedBackend, fact_question
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("model_writes_first")]
 
 EXHAUSTED = '{"oops": 1}'
 

@@ -5,6 +5,7 @@ import time
 import pytest
 from django.urls import reverse
 
+from apps.llm.models import LLMCall
 from apps.synthetic.models import GenerationRun
 from tests import factories
 
@@ -30,7 +31,11 @@ def test_a_run_started_in_the_browser_is_generated_by_the_worker(client, celery_
         run.refresh_from_db()
     assert run.status == GenerationRun.Status.DONE and run.done_chunks == 2
     assert {p.product_line.name for p in run.pairs.all()} == {"Pro", "Enterprise"}
-    assert all(p.llm_call.backend == "llama.cpp" for p in run.pairs.all())
+    # Each question was written by the real model or composed by the app, and the model was
+    # asked.
+    pairs = list(run.pairs.select_related("llm_call"))
+    assert all(p.question_composed or p.llm_call.backend == "llama.cpp" for p in pairs)
+    assert LLMCall.objects.filter(backend="llama.cpp").exists()
     page = client.get(reverse("synthetic:run_detail", args=[run.pk]))
     assert "2 of 2 chunks" in page.content.decode()
 
