@@ -163,8 +163,8 @@ class QAPair(models.Model):
 
     @property
     def question_composed(self) -> bool:
-        """The app composed the question from the sentence's own structure, because the
-        model's questions failed the checks."""
+        """The app composed the question from the sentence's own structure (first, for a
+        sentence with such a shape, or after the model's questions failed the checks)."""
         return self.prompt_version.startswith(QUESTION_TEMPLATE_PREFIX)
 
     @property

@@ -5,7 +5,14 @@ from pgvector.django import CosineDistance
 
 from apps.core.claims import claim_free_q
 from apps.knowledge.models import Chunk, Document
-from apps.synthetic.models import EXPORTABLE, QUESTION_KINDS, GenerationRun, QAPair, Review
+from apps.synthetic.models import (
+    EXPORTABLE,
+    QUESTION_KINDS,
+    QUESTION_TEMPLATE_PREFIX,
+    GenerationRun,
+    QAPair,
+    Review,
+)
 
 # Nearest questions fetched per near-duplicate check; the earliest within the threshold wins.
 DUPLICATE_CANDIDATES = 20
@@ -158,12 +165,15 @@ def kind_labels(kinds: list[str]) -> list[str]:
 
 def _with_pair_counts(runs: QuerySet) -> QuerySet:
     status = QAPair.Status
+    composed = Q(pairs__prompt_version__startswith=QUESTION_TEMPLATE_PREFIX)
     return runs.annotate(
         n_pairs=Count("pairs"),
         n_pending=Count("pairs", filter=Q(pairs__status=status.PENDING)),
         n_approved=Count("pairs", filter=Q(pairs__status=status.APPROVED)),
         n_rejected=Count("pairs", filter=Q(pairs__status=status.REJECTED)),
         n_failed_checks=Count("pairs", filter=Q(pairs__status=status.FAILED_CHECKS)),
+        n_composed=Count("pairs", filter=composed),
+        n_by_model=Count("pairs", filter=Q(pairs__llm_call__isnull=False) & ~composed),
     )
 
 

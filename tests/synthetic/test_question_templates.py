@@ -94,3 +94,13 @@ def test_without_a_sentence_to_compose_from_the_pair_stays_rejected_by_checks():
     assert pair.status == QAPair.Status.FAILED_CHECKS
     assert pair.question == "Which colours can the desktop icon have in dark mode?"
     assert not pair.question_composed
+
+
+def test_the_queue_and_the_run_page_say_who_wrote_each_question(client):
+    composed, _ = _generate(CONDITION, ["what_if"])
+    client.force_login(factories.lead())
+    queue = client.get(f"/qa/queue/?run={composed.run_id}").content.decode()
+    assert "Question by" in queue and "<td>the app</td>" in queue
+    run = client.get(f"/qa/runs/{composed.run_id}/").content.decode()
+    assert "<strong>0</strong> written by the model" in run
+    assert "<strong>1</strong> composed by the app" in run
