@@ -342,7 +342,7 @@ SYNTHETIC_ROUND_TRIP_K = env_int("SYNTHETIC_ROUND_TRIP_K", 5, minimum=1)
 # own structure before the model is asked to write one (0: the model writes first; composed
 # questions only replace its failed ones). With the packaged 270M base model a reviewer's read
 # approved composed questions far more often (README), so they come first.
-SYNTHETIC_COMPOSE_FIRST = env_int("SYNTHETIC_COMPOSE_FIRST", 3, minimum=0)
+SYNTHETIC_COMPOSE_FIRST = env_int("SYNTHETIC_COMPOSE_FIRST", 8, minimum=0)
 # A reviewer's hold on a pair lapses after this, so an abandoned tab does not block the queue.
 SYNTHETIC_CLAIM_MINUTES = env_int("SYNTHETIC_CLAIM_MINUTES", 15, minimum=1)
 

@@ -501,6 +501,10 @@ _HOW_DONE = (
     r"serialized|compressed|distributed|estimated|scored|ranked|indexed|cached|logged|tracked|"
     r"billed|refunded|reviewed|transferred|mailed|renewed|replaced|expressed|encoded|deducted"
 )
+# "The way the rehashing …", "The reason the key …": a clause, not a thing to ask about.
+_CLAUSE_SUBJECT = re.compile(
+    r"^(the )?(way|reason|fact|time|moment|place|extent|degree) ", re.IGNORECASE
+)
 _PASSIVE = re.compile(
     rf"^{_STATED_SUBJECT}(?P<be>is|are) (?:(?:usually|always|also|then|now|automatically|"
     rf"generally|normally|only) )?(?:(?P<based>based on)|(?P<available>available to)|"
@@ -601,7 +605,12 @@ def _question_on_statement(text: str) -> str | None:
     if value:
         return f"What {value['be']} {_lower_first(value['subject'])}?"
     negation = _NEGATION.match(text)
-    if negation and not _NOT_A_MODAL_SUBJECT.match(negation["subject"]):
+    # "I don't have enough proof of identity." is a reader's situation (a heading), not a rule.
+    if (
+        negation
+        and not _NOT_A_MODAL_SUBJECT.match(negation["subject"])
+        and not re.match(r"i\b", negation["subject"], re.IGNORECASE)
+    ):
         neg = negation["neg"].lower()
         aux = "Can" if neg.startswith("can") else "Does" if neg.startswith("does") else "Do"
         subject = _lower_first(negation["subject"].strip())
@@ -609,6 +618,8 @@ def _question_on_statement(text: str) -> str | None:
     passive = _PASSIVE.match(text)
     if passive is None or _NOT_A_SUBJECT.match(passive["subject"]):
         return None
+    if _CLAUSE_SUBJECT.match(passive["subject"]):
+        return None  # "The way the rehashing is performed is…": the subject is a clause
     be, subject = passive["be"], _lower_first(passive["subject"].strip())
     if passive["based"]:
         return f"What {be} {subject} based on?"

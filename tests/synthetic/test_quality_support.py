@@ -306,7 +306,7 @@ def test_a_second_run_asks_about_the_next_sentence_not_again_about_the_first(chu
     assert earlier.quote not in _asked(backend)
 
 
-def test_a_sentence_whose_pair_was_rejected_may_be_asked_about_again(chunk):
+def test_a_sentence_whose_pair_was_rejected_may_be_asked_about_again(chunk, model_writes_first):
     first, _ = _run(chunk, kinds=["what_if", "limits"])
     (earlier,) = first.pairs.all()
     QAPair.objects.filter(pk=earlier.pk).update(status=QAPair.Status.REJECTED)
@@ -519,6 +519,12 @@ def test_fallback_shapes_are_composed_only_when_asked_for(sentence, question):
         ("You can t select multiple benefit types.", "Can you select multiple benefit types?"),
         # Who "we" are, the question would not say; "How is X required?" asks nothing.
         ("We cannot accept a receipt showing you applied for the document.", None),
+        # A reader's situation (a heading), a clause as the subject.
+        ("I don t have enough proof of name identification to bring to the DMV.", None),
+        (
+            "The way the rehashing is performed is exposed in the Redis Cluster specification.",
+            None,
+        ),
         ("A medical certificate is required for every commercial driver.", None),
     ],
 )
