@@ -166,12 +166,16 @@ def kind_labels(kinds: list[str]) -> list[str]:
 def _with_pair_counts(runs: QuerySet) -> QuerySet:
     status = QAPair.Status
     composed = Q(pairs__prompt_version__startswith=QUESTION_TEMPLATE_PREFIX)
+    # A chunk with no sentence left to ask about is recorded (so the run says why) but is no
+    # pair and no rejection.
+    unaskable = Q(pairs__status=status.FAILED_CHECKS, pairs__quote="")
     return runs.annotate(
-        n_pairs=Count("pairs"),
+        n_pairs=Count("pairs", filter=~unaskable),
+        n_unaskable=Count("pairs", filter=unaskable),
         n_pending=Count("pairs", filter=Q(pairs__status=status.PENDING)),
         n_approved=Count("pairs", filter=Q(pairs__status=status.APPROVED)),
         n_rejected=Count("pairs", filter=Q(pairs__status=status.REJECTED)),
-        n_failed_checks=Count("pairs", filter=Q(pairs__status=status.FAILED_CHECKS)),
+        n_failed_checks=Count("pairs", filter=Q(pairs__status=status.FAILED_CHECKS) & ~unaskable),
         n_composed=Count("pairs", filter=composed),
         n_by_model=Count("pairs", filter=Q(pairs__llm_call__isnull=False) & ~composed),
     )

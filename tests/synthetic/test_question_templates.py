@@ -85,8 +85,9 @@ def test_when_the_model_keeps_failing_the_next_best_sentence_gets_a_composed_que
     assert pair.llm_call.checks_passed is False
     client.force_login(factories.reviewer())
     page = client.get(f"/qa/review/{pair.pk}/").content.decode()
-    assert "because the model's questions failed the checks" in page
+    assert "after the model's questions failed the checks" in page
     assert "desktop icon" in page  # the model's last question, for the record
+    assert "AI-written" not in page and "Not yet checked by a person" in page
 
 
 def test_without_a_sentence_to_compose_from_the_pair_stays_rejected_by_checks():
@@ -104,3 +105,40 @@ def test_the_queue_and_the_run_page_say_who_wrote_each_question(client):
     run = client.get(f"/qa/runs/{composed.run_id}/").content.decode()
     assert "<strong>0</strong> written by the model" in run
     assert "<strong>1</strong> composed by the app" in run
+
+
+def test_a_chunk_with_nothing_to_ask_about_is_no_pair_and_no_rejection(client):
+    """A one-sentence page whose only sentence points at a figure: recorded with the reason,
+    but the run does not count it as a pair or as rejected by checks, and the pair page offers
+    nothing to approve."""
+    pair, backend = _generate("As shown in the figure above, the fee is 20 dollars.", ["fact"])
+    assert backend.prompts == [] and pair.quote == "" and pair.status == "failed_checks"
+    client.force_login(factories.lead())
+    run = client.get(f"/qa/runs/{pair.run_id}/").content.decode()
+    assert "<strong>0</strong> pairs" in run and "<strong>0</strong> rejected by checks" in run
+    assert "<strong>1</strong> chunk with nothing to ask about" in run
+    page = client.get(f"/qa/review/{pair.pk}/").content.decode()
+    assert "No pair: no sentence of this chunk was left to ask about" in page
+    assert "Approve (a)" not in page
+    queue = client.get(f"/qa/queue/?run={pair.run_id}&status=failed_checks").content.decode()
+    assert "nothing to ask about" in queue and ">supported<" not in queue
+
+
+def test_an_approved_edited_pair_says_so(client):
+    pair, _ = _generate(CONDITION, ["what_if"])
+    reviewer = factories.reviewer()
+    client.force_login(reviewer)
+    services.pair_approve(
+        pair=pair,
+        user=reviewer,
+        question="What must you do when a registration suspension lasts over 90 days?",
+        answer=pair.answer,
+        quote=pair.quote,
+        reason="clearer wording",
+        version=pair.version,
+    )
+    page = client.get(f"/qa/review/{pair.pk}/").content.decode()
+    assert "Edited by a reviewer since (version 2)" in page
+    assert "Approved by a person" in page and "Not yet checked" not in page
+    queue = client.get(f"/qa/queue/?run={pair.run_id}&status=approved").content.decode()
+    assert "the app, edited" in queue
