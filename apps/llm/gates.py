@@ -500,12 +500,35 @@ def _what_is_problem(article: str, subject: str, sentence: str) -> str | None:
     return None
 
 
+_WH = re.compile(r"^(what|which|who|whom|whose|where|when|why|how)\b")
+# "When pooled storage reaches 100%, syncing pauses.": the condition a sentence opens with.
+_OPENING_CONDITION = re.compile(r"^\W*(?:when|whenever|if|once)\s+(?P<clause>[^,;:]+)[,;:]", re.I)
+
+
+def _misread(question: str, support: str) -> str | None:
+    """Two ways a question reads its sentence backwards. It asks when something happens that
+    the sentence only takes as its condition ("When does pooled storage reach 100%?" of "When
+    pooled storage reaches 100%, syncing pauses."). Or it already holds all the sentence
+    says, so the answer adds nothing ("What happens when the new form is used the command no
+    longer returns OK?")."""
+    asked = content_words(question) - _LIGHT_VERBS
+    opening = _OPENING_CONDITION.match(support)
+    if question.startswith("when ") and opening and asked <= content_words(opening["clause"]):
+        return "asks when its condition happens; the sentence says what happens then"
+    if _WH.match(question) and not content_words(support) - content_words(question):
+        return "the question already says all the sentence says: the answer adds nothing"
+    return None
+
+
 def gate_answer_type(*, question: str, support: str) -> GateResult:
     """The sentence gives the kind of answer the question's form asks for: a number for how
     many, a time or condition for when, a reason for why, steps for how do I, a consequence
     and a condition for what happens if, and for what is X a sentence about X itself."""
     name = "asks what the sentence says"
     q = " ".join(question.lower().split())
+    misread = _misread(q, support)
+    if misread:
+        return GateResult(name, False, misread)
     checks = [
         (("how often",), _FREQUENCY, "the sentence says nothing about how often"),
         (

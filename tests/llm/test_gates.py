@@ -180,7 +180,13 @@ def test_the_summary_lists_only_the_failed_gates():
             True,
         ),
         ("How many members can a Pro workspace have?", "A Pro workspace has 25 members.", True),
-        ("When is `source` empty?", "When `source` is empty, Redis blocks the client.", True),
+        (
+            "When does Redis block the client?",
+            "When `source` is empty, Redis blocks the client.",
+            True,
+        ),
+        # The sentence says what happens when `source` is empty, not when it is.
+        ("When is `source` empty?", "When `source` is empty, Redis blocks the client.", False),
         # "When" wants a time, a date, a duration or a condition, not any figure or word
         # (seen in the queue with the packaged model, doc2dial and redis-docs).
         (
@@ -320,3 +326,46 @@ def test_a_question_that_names_too_little_to_stand_alone_is_refused(question):
 )
 def test_a_short_question_that_names_its_subject_stands(question):
     assert gates.gate_is_question(text=question).passed
+
+
+@pytest.mark.parametrize(
+    ("question", "support"),
+    [
+        # Asks when the condition happens; the sentence says what happens then.
+        (
+            "When does pooled storage reach 100%?",
+            "When pooled storage reaches 100%, syncing for everyone pauses until space is freed.",
+        ),
+        # The question already holds the whole sentence.
+        (
+            "What happens when the new form is used the command no longer returns `OK`?",
+            "When the new form is used the command no longer returns `OK`.",
+        ),
+    ],
+)
+def test_a_question_that_reads_its_sentence_backwards_is_refused(question, support):
+    result = gates.gate_answer_type(question=question, support=support)
+    assert not result.passed, result
+
+
+@pytest.mark.parametrize(
+    ("question", "support"),
+    [
+        (
+            "When does Redis make sure to remove a key?",
+            "When a key has an expire set, Redis will make sure to remove the key when the "
+            "specified amount of time elapsed.",
+        ),
+        (
+            "What happens if the same slot is specified multiple times?",
+            "The command fails if the same slot is specified multiple times.",
+        ),
+        # A yes/no question restates its sentence by nature.
+        (
+            "Can you convert your policy into a commercial civilian policy at any time?",
+            "You can convert your policy into a commercial civilian policy at any time.",
+        ),
+    ],
+)
+def test_a_question_its_sentence_answers_is_not_taken_for_a_misreading(question, support):
+    assert gates.gate_answer_type(question=question, support=support).passed
