@@ -520,6 +520,24 @@ def _misread(question: str, support: str) -> str | None:
     return None
 
 
+_FIGURE_WORD = re.compile(rf"^(\d[\d,.]*|{_NUMBER_WORDS}|several|many|multiple)$", re.IGNORECASE)
+
+
+def _how_many_problem(question: str, support: str) -> str | None:
+    """ "How many <things>?" wants a figure counting those things in the sentence ("25
+    members", "up to four credits"), not any figure ("How many positions…?" of "positions are
+    encoded using 52 bit integers")."""
+    asked = re.match(r"how many ([a-z][\w-]*)", question)
+    if asked is None or asked.group(1) in ("times", "time"):
+        return None
+    thing = _stem(asked.group(1))
+    words = _WORD.findall(support.lower())
+    for index, word in enumerate(words):
+        if _FIGURE_WORD.match(word) and thing in {_stem(w) for w in words[index + 1 : index + 4]}:
+            return None
+    return f"asks how many {asked.group(1)}, and the sentence counts no {asked.group(1)}"
+
+
 def gate_answer_type(*, question: str, support: str) -> GateResult:
     """The sentence gives the kind of answer the question's form asks for: a number for how
     many, a time or condition for when, a reason for why, steps for how do I, a consequence
@@ -557,6 +575,9 @@ def gate_answer_type(*, question: str, support: str) -> GateResult:
     # A sentence opening on "While" mostly concedes ("While many factors affect retirement
     # planning, …") rather than saying when.
     timed = _CONCESSIVE_WHILE.sub("", support)
+    counted = _how_many_problem(q, support)
+    if counted:
+        return GateResult(name, False, counted)
     for starts, pattern, problem in checks:
         if q.startswith(starts):
             if pattern.search(timed if pattern is _TIME else support):

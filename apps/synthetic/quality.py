@@ -51,6 +51,8 @@ _NEEDS_CONTEXT = re.compile(
     r"\b(this|that|these|those) (case|example|option|command|mode|setting|step|page|one|"
     r"reason|way|purpose|point|behaviou?r|feature|approach|configuration|setup|scenario|"
     r"situation|problem|issue|method|function|program|form|process)s?\b|"
+    # "during this time period": which period, the sentence before said.
+    r"\b(this|that) time (period|frame)\b|"
     r"\b(above|below|the following|as follows|previous(ly)?)\b|"
     # "The two variants are called…", "The latter…": which two, the sentence before said.
     r"^\W*the (two|three|four|both|other|former|latter|remaining|said)\b|"

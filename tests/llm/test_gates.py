@@ -336,6 +336,12 @@ def test_a_short_question_that_names_its_subject_stands(question):
             "When does pooled storage reach 100%?",
             "When pooled storage reaches 100%, syncing for everyone pauses until space is freed.",
         ),
+        # "How many" wants a count of what it asks about, not any figure.
+        (
+            "How many positions are represented using the Geohash technique?",
+            "Redis represents positions of elements using a variation of the Geohash technique "
+            "where positions are encoded using 52 bit integers.",
+        ),
         # The question already holds the whole sentence.
         (
             "What happens when the new form is used the command no longer returns `OK`?",
@@ -359,6 +365,11 @@ def test_a_question_that_reads_its_sentence_backwards_is_refused(question, suppo
         (
             "What happens if the same slot is specified multiple times?",
             "The command fails if the same slot is specified multiple times.",
+        ),
+        ("How many credits can you earn each year?", "You can earn up to four credits each year."),
+        (
+            "How many days do you have to report a change of address?",
+            "By statute, you must report a change of address to DMV within ten days of moving.",
         ),
         # A yes/no question restates its sentence by nature.
         (

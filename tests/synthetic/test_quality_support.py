@@ -114,6 +114,9 @@ def test_a_sentence_that_stands_on_its_own_is_kept(sentence):
         "**SET** `<encoding>` `<offset>` `<value>` -- Set the specified bit field and returns "
         "its old value.",
         "Return the username the current connection is authenticated with.",
+        # doc2dial: which period, the sentence before said.
+        "The fire destroyed 75% of the records held for Veterans discharged from the Air Force "
+        "during this time period.",
     ],
 )
 def test_a_sentence_a_reviewer_could_not_take_as_an_answer_is_never_asked_about(sentence):
