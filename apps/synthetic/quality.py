@@ -221,6 +221,41 @@ KIND_SIGNAL = {
 }
 
 
+# The kind a question's own form asks for, in this order: a pair is filed under what it asks
+# ("What does ERR_SYNC_TIMEOUT mean?" is about an error code, though its sentence also holds
+# a figure), so the queue's kind filter finds it.
+_ASKS_WHAT_IF = re.compile(
+    r"^what (happens|can you do|should you do|do you have to do) (if|when|once|whenever|unless)\b|"
+    r"^(what|how) .* (if|when|unless) ",
+    re.IGNORECASE,
+)
+_ASKS_HOW_TO = re.compile(r"^how (do|can|should|to)\b|^what (should|can) (you|i) do\b", re.I)
+_ASKS_LIMIT = re.compile(
+    r"^how (many|much|long|often|big|large|far)\b|\b(limits?|maximum|minimum|fees?|costs?|"
+    r"price|quotas?)\b",
+    re.IGNORECASE,
+)
+
+
+def pair_kind(*, question: str, support: Support, kinds: list[str] | None) -> str:
+    """The kind a pair is filed under: what its question asks, if the run asks for that kind
+    and the sentence shows it (a plain question is a fact); else the sentence's own label."""
+    shown = [*sentence_kinds(support.sentence), GENERAL_KIND]
+    asked = [
+        kind
+        for kind, form in (
+            ("error_code", _ERROR_CODE),
+            ("what_if", _ASKS_WHAT_IF),
+            ("how_to", _ASKS_HOW_TO),
+            ("limits", _ASKS_LIMIT),
+            ("plan_difference", _PLAN),
+        )
+        if form.search(question)
+    ] or [GENERAL_KIND]
+    wanted = [k for k in asked if k in shown and (kinds is None or k in kinds)]
+    return wanted[0] if wanted else support.kind
+
+
 class QuestionDraft(BaseModel):
     """All the model writes: a question. The answer is the chosen sentence itself."""
 

@@ -411,7 +411,7 @@ def _pair_fill(
     if composed:
         # The app wrote this question: the pair says so instead of naming a model.
         pair.model, pair.prompt_version = "", quality.TEMPLATE_VERSION
-    pair.kind = support.kind
+    pair.kind = quality.pair_kind(question=question, support=support, kinds=pair.run.kinds or None)
     pair.question = question
     # Extractive: the answer is the source's own sentence, so it cannot be an id or invented.
     pair.answer = pair.quote = support.sentence

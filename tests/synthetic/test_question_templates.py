@@ -142,3 +142,29 @@ def test_an_approved_edited_pair_says_so(client):
     assert "Approved by a person" in page and "Not yet checked" not in page
     queue = client.get(f"/qa/queue/?run={pair.run_id}&status=approved").content.decode()
     assert "the app, edited" in queue
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "kinds", "kind"),
+    [
+        # Seen in a new user's queue: an error code's meaning filed under limits.
+        (
+            "What does ERR_SYNC_TIMEOUT mean?",
+            "ERR_SYNC_TIMEOUT means the desktop client waited 30 seconds for the server.",
+            None,
+            "error_code",
+        ),
+        # A definition filed under "what happens if" because the sentence holds an "if".
+        ("What is `WRAP`?", "By default, `WRAP` is used if nothing is specified.", None, "fact"),
+        # Only kinds the run asked for: a limits-only run keeps its label.
+        (
+            "What does ERR_SYNC_TIMEOUT mean?",
+            "ERR_SYNC_TIMEOUT means the desktop client waited 30 seconds for the server.",
+            ["limits"],
+            "limits",
+        ),
+    ],
+)
+def test_a_pair_is_filed_under_the_kind_its_question_asks(question, sentence, kinds, kind):
+    support = quality.Support(0, sentence, quality.sentence_kinds(sentence)[0])
+    assert quality.pair_kind(question=question, support=support, kinds=kinds) == kind
