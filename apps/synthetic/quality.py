@@ -566,8 +566,11 @@ _NOT_A_MODAL_SUBJECT = re.compile(
 _NOT_A_SUBJECT = re.compile(
     r"^(if|when|once|unless|while|after|before|because|since|although|though|as|to|in|on|"
     r"for|with|by|at|from|it|this|that|these|those|there|here|each|every|all|some|any|one|"
-    r"you|we|they|he|she|"
-    r"what|which|who|how|note|so|but|and|or)\b",
+    r"you|we|they|he|she|without|within|under|during|between|about|through|unlike|like|"
+    r"except|despite|upon|via|per|"
+    r"what|which|who|how|note|so|but|and|or)\b|"
+    # A heading glued to the sentence: "Planning For Retirement Planning is the key…".
+    r"^\S+ (?-i:For|And|Of|To|In|With|On|At|By|From|The)\b",
     re.IGNORECASE,
 )
 

@@ -487,7 +487,8 @@ def test_fallback_shapes_are_composed_only_when_asked_for(sentence, question):
 @pytest.mark.parametrize(
     ("sentence", "question"),
     [
-        # An amount of a thing the sentence names.
+        # An amount of a thing the sentence names ("for" in lower case is no heading).
+        ("The fees for a road test are $10.", "What are the fees for a road test?"),
         (
             "The fee to change information amend on a driver license or learner permit is $12.50.",
             "What is the fee to change information amend on a driver license or learner permit?",
@@ -522,6 +523,9 @@ def test_fallback_shapes_are_composed_only_when_asked_for(sentence, question):
         ("You can t select multiple benefit types.", "Can you select multiple benefit types?"),
         # Who "we" are, the question would not say; "How is X required?" asks nothing.
         ("We cannot accept a receipt showing you applied for the document.", None),
+        # A preposition or a glued heading where the subject should be.
+        ("Without `ASKING` the behavior is the same as usually.", None),
+        ("Planning For Retirement Planning is the key to creating your best retirement.", None),
         # A reader's situation (a heading), a clause as the subject.
         ("I don t have enough proof of name identification to bring to the DMV.", None),
         (
