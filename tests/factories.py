@@ -61,7 +61,7 @@ def qa_pairs(n: int = 3, *, required_approvals: int = 1, verified: bool = True) 
             run=run,
             source_text=QA_SOURCE,
             kind="limits",
-            question=f"Question {i}: how long is history kept?",
+            question=f"How long is history kept on plan {i}?",
             answer="30 days on Pro.",
             quote="Pro keeps 30 days of version history.",
             verified=verified,

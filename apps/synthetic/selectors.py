@@ -18,13 +18,30 @@ from apps.synthetic.models import (
 DUPLICATE_CANDIDATES = 20
 
 
+# A chunk with no sentence left to ask about: recorded so a run says why, but no pair and no
+# rejection (the screens list and count it apart, as "nothing to ask about").
+UNASKABLE = Q(status=QAPair.Status.FAILED_CHECKS, quote="")
+NOTHING_TO_ASK = "nothing_to_ask"
+
+
+def queue_statuses() -> list[tuple[str, str]]:
+    """The queue's status filter: the pair states, and the chunks with nothing to ask about."""
+    return [*QAPair.Status.choices, (NOTHING_TO_ASK, "Nothing to ask about")]
+
+
+def queue_status_filter(status: str) -> Q:
+    if status == NOTHING_TO_ASK:
+        return UNASKABLE
+    return Q(status=status) & ~UNASKABLE
+
+
 def pair_distribution(*, run=None) -> list[dict]:
     """Pairs per product line and state: what an export would contain, before it is made."""
     pairs = QAPair.objects.all() if run is None else QAPair.objects.filter(run=run)
     return list(
         pairs.values("product_line__name")
         .annotate(
-            total=Count("id"),
+            total=Count("id", filter=~UNASKABLE),
             approved=Count("id", filter=Q(status=QAPair.Status.APPROVED)),
             exportable=Count("id", filter=EXPORTABLE),
             pending=Count("id", filter=Q(status=QAPair.Status.PENDING)),
@@ -32,7 +49,8 @@ def pair_distribution(*, run=None) -> list[dict]:
             # counted in its own column, not as an unverified quote.
             unverified=Count("id", filter=Q(verified=False) & ~Q(quote="")),
             invalid=Count("id", filter=Q(status=QAPair.Status.NEEDS_HUMAN)),
-            failed_checks=Count("id", filter=Q(status=QAPair.Status.FAILED_CHECKS)),
+            failed_checks=Count("id", filter=Q(status=QAPair.Status.FAILED_CHECKS) & ~UNASKABLE),
+            nothing_to_ask=Count("id", filter=UNASKABLE),
             duplicates=Count("id", filter=Q(duplicate_of__isnull=False)),
         )
         .order_by("product_line__name")
@@ -55,8 +73,12 @@ def approved_pairs_as_queries() -> list[dict]:
 
 
 def queue_counts(*, filters: dict) -> dict[str, int]:
-    rows = QAPair.objects.filter(**filters).values("status").annotate(n=Count("id"))
-    return {row["status"]: row["n"] for row in rows}
+    """Pairs per entry of `queue_statuses`, in one query."""
+    pairs = QAPair.objects.filter(**filters)
+    counts = pairs.aggregate(
+        **{value: Count("id", filter=queue_status_filter(value)) for value, _ in queue_statuses()}
+    )
+    return counts
 
 
 def reviewer_agreement(*, run) -> dict:

@@ -539,7 +539,7 @@ def pair_review(
             edited = _edits_apply(locked, {"question": question, "answer": answer, "quote": quote})
             if not locked.question.strip() or not locked.answer.strip():
                 raise ReviewError("A pair needs a question and an answer to be approved.")
-            _checks_require_pass(locked)
+            _checks_require_pass(locked, edited=edited)
             if not locked.verified:
                 raise ReviewError(
                     "The quote is not word for word in the source. Fix the quote "
@@ -592,11 +592,22 @@ def pair_review(
     return locked
 
 
-def _checks_require_pass(pair: QAPair) -> None:
-    """A pair the automatic checks refused, or whose answer is only an id, is approved only
-    once its (edited) text passes them all; the checks are run again on that text."""
+# Checks that judge how well a question fits its sentence by measure (similarity, search rank,
+# answer type): a person's edit to a pair that passed them may fail one and still be right, so
+# the outcome is shown, not enforced. The others (a question, no id, no prompt copy, a whole
+# answer) hold for any text.
+_JUDGEMENT_CHECKS = frozenset(
+    {"asks what the sentence says", "answerable from the source", "finds its source"}
+)
+
+
+def _checks_require_pass(pair: QAPair, *, edited: bool) -> None:
+    """Run the checks again on edited text, and on any pair the checks refused or whose
+    answer is only an id: such a pair is approved only once its text passes them all; an
+    edited pair that passed before only once it passes those that hold for any text."""
     id_answer = not gates.gate_not_an_id(name="answer", text=pair.answer).passed
-    if not pair.failed_checks and not id_answer:
+    refused = bool(pair.failed_checks) or id_answer
+    if not refused and not edited:
         return
     results = quality.pair_checks(
         question=pair.question,
@@ -606,7 +617,8 @@ def _checks_require_pass(pair: QAPair) -> None:
         before=pair.pk,
     )
     pair.checks = quality.checks_as_json(results, version=pair.version)
-    failed = gates.gates_summary(results)
+    blocking = [r for r in results if refused or r.name not in _JUDGEMENT_CHECKS]
+    failed = gates.gates_summary(blocking)
     if failed:
         raise ReviewError(
             "This pair fails the automatic checks, so it cannot be approved as it is: "

@@ -2,6 +2,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db import transaction
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
@@ -16,7 +17,7 @@ from apps.knowledge.models import ProductLine
 from apps.synthetic import selectors, services, tasks
 from apps.synthetic.export import FORMATS, ExportRefused, export_create
 from apps.synthetic.forms import EditForm, ExportForm, RejectForm, RunForm
-from apps.synthetic.models import QUESTION_KINDS, FinetuneExport, GenerationRun, QAPair
+from apps.synthetic.models import QUESTION_KINDS, FinetuneExport, GenerationRun, QAPair, Review
 
 # --- generation runs (leads) ------------------------------------------------------------
 
@@ -118,14 +119,14 @@ def queue(request: HttpRequest) -> HttpResponse:
     filters = _filters(request.GET)
     status = request.GET.get("status") or QAPair.Status.PENDING
     pairs = (
-        QAPair.objects.filter(status=status, **filters)
+        QAPair.objects.filter(selectors.queue_status_filter(status), **filters)
         .select_related("product_line", "claimed_by")
         .order_by("id")[:100]
     )
     context = {
         "pairs": pairs,
         "counts": selectors.queue_counts(filters=filters),
-        "statuses": QAPair.Status.choices,
+        "statuses": selectors.queue_statuses(),
         "status": status,
         "params": request.GET,
         "product_lines": ProductLine.objects.all(),
@@ -253,7 +254,7 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
     pair = get_object_or_404(
         QAPair.objects.select_related(
             "product_line", "document", "run", "duplicate_of", "claimed_by"
-        ),
+        ).prefetch_related(Prefetch("reviews", queryset=Review.objects.select_related("reviewer"))),
         pk=pk,
     )
     return _show(request, pair, _filter_query(request.GET))

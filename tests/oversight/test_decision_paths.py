@@ -147,9 +147,11 @@ def test_a_refused_decision_leaves_neither_change_nor_entry():
 
 def test_an_edit_conflict_writes_no_entry():
     (pair,) = factories.qa_pairs(1, required_approvals=2)
-    services.pair_approve(pair=pair, user=factories.reviewer(), answer="First.", version=1)
+    services.pair_approve(pair=pair, user=factories.reviewer(), answer="First edit.", version=1)
     with pytest.raises(services.EditConflict):
-        services.pair_approve(pair=pair, user=factories.reviewer(), answer="Second.", version=1)
+        services.pair_approve(
+            pair=pair, user=factories.reviewer(), answer="Second edit.", version=1
+        )
     assert EditLogEntry.objects.count() == 1
 
 
@@ -164,7 +166,9 @@ def test_when_the_log_cannot_take_the_entry_the_decision_is_not_applied():
             "FOR EACH ROW EXECUTE FUNCTION refuse_insert();"
         )
     with pytest.raises(ProgrammingError, match="log unavailable"), transaction.atomic():
-        services.pair_approve(pair=pair, user=factories.reviewer(), answer="Edited.", version=1)
+        services.pair_approve(
+            pair=pair, user=factories.reviewer(), answer="Edited answer.", version=1
+        )
     pair.refresh_from_db()
     assert (pair.status, pair.answer, pair.version) == ("pending", "30 days on Pro.", 1)
     assert Review.objects.count() == 0

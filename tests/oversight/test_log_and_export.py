@@ -59,13 +59,15 @@ def _rows(response) -> str:
 
 
 def test_csv_export_covers_the_range_and_neutralises_formulas(client):
-    entry = _edited_pair(answer="=HYPERLINK(1)")
+    entry = _edited_pair(answer="=HYPERLINK(1) opens the page.")
     client.force_login(factories.lead())
     response = client.get(reverse("oversight:export", args=["csv"]))
     assert response["Content-Disposition"].startswith('attachment; filename="decision-log_')
     rows = list(csv.DictReader(io.StringIO(_rows(response))))
     assert [int(row["id"]) for row in rows] == [entry.pk]
-    assert json.loads(rows[0]["after"])["answer"] == "=HYPERLINK(1)"  # inside JSON: inert
+    assert (
+        json.loads(rows[0]["after"])["answer"] == "=HYPERLINK(1) opens the page."
+    )  # inside JSON: inert
     assert rows[0]["decision"] == "approve" and rows[0]["edited"] == "True"
     assert rows[0]["diff"].startswith("'-")  # a cell starting with "-" is quoted
     tomorrow = (timezone.localdate() + dt.timedelta(days=1)).isoformat()

@@ -237,3 +237,54 @@ def test_a_sentence_that_needs_the_one_before_it_is_never_asked_about(sentence):
     picked = [s.sentence for s in quality.support_candidates(text=text, kind="limits")]
     assert sentence not in picked
     assert picked == ["The Pro API allows 600 requests per minute per workspace."]
+
+
+def test_an_edit_to_a_passing_pair_is_checked_again_and_an_id_answer_refused():
+    (pair,) = factories.qa_pairs(1)
+    with pytest.raises(services.ReviewError, match="answer is not an id"):
+        services.pair_approve(
+            pair=pair, user=factories.reviewer(), answer="S8", version=pair.version
+        )
+    pair.refresh_from_db()
+    assert pair.status == QAPair.Status.PENDING and pair.answer != "S8"
+
+
+def test_an_edit_to_a_passing_pair_shows_the_checks_of_the_edited_text(client):
+    (pair,) = factories.qa_pairs(1)
+    reviewer = factories.reviewer()
+    services.pair_approve(
+        pair=pair,
+        user=reviewer,
+        question=f"Is it true that {pair.quote.rstrip('.')}?",
+        version=pair.version,
+    )
+    pair.refresh_from_db()
+    assert pair.checks and pair.checks_version == 2
+    client.force_login(factories.lead())
+    page = client.get(f"/qa/review/{pair.pk}/").content.decode()
+    assert "on the edited text (version 2)" in page
+    assert f"Edited since by {reviewer.username}" in page and "Approved by" in page
+
+
+def test_every_screen_counts_chunks_with_nothing_to_ask_about_apart(refused, client):
+    QAPair.objects.create(
+        run=refused.run,
+        chunk=refused.chunk,
+        document=refused.document,
+        product_line=refused.product_line,
+        kind="fact",
+        slot=99,
+        status=QAPair.Status.FAILED_CHECKS,
+        checks=[{"name": "has a sentence to ask about", "passed": False, "detail": "none"}],
+    )
+    (row,) = pair_distribution(run=refused.run)
+    assert (row["total"], row["failed_checks"], row["nothing_to_ask"]) == (1, 1, 1)
+    client.force_login(factories.lead())
+    queue = client.get(f"/qa/queue/?run={refused.run_id}&status=failed_checks").content.decode()
+    assert "Rejected by checks: 1" in queue and "Nothing to ask about: 1" in queue
+    assert queue.count("(no question: nothing to ask about)") == 0
+    apart = client.get(f"/qa/queue/?run={refused.run_id}&status=nothing_to_ask").content.decode()
+    assert apart.count("(no question: nothing to ask about)") == 1
+    run = client.get(f"/qa/runs/{refused.run_id}/").content.decode()
+    assert "<strong>1</strong> rejected by checks" in run
+    assert "status=nothing_to_ask" in run

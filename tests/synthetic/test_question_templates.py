@@ -120,7 +120,7 @@ def test_a_chunk_with_nothing_to_ask_about_is_no_pair_and_no_rejection(client):
     page = client.get(f"/qa/review/{pair.pk}/").content.decode()
     assert "No pair: no sentence of this chunk was left to ask about" in page
     assert "Approve (a)" not in page
-    queue = client.get(f"/qa/queue/?run={pair.run_id}&status=failed_checks").content.decode()
+    queue = client.get(f"/qa/queue/?run={pair.run_id}&status=nothing_to_ask").content.decode()
     assert "nothing to ask about" in queue and ">supported<" not in queue
 
 
@@ -138,8 +138,8 @@ def test_an_approved_edited_pair_says_so(client):
         version=pair.version,
     )
     page = client.get(f"/qa/review/{pair.pk}/").content.decode()
-    assert "Edited by a reviewer since (version 2)" in page
-    assert "Approved by a person" in page and "Not yet checked" not in page
+    assert f"Edited since by {reviewer.username} (now version 2)" in page
+    assert f"Approved by {reviewer.username} on" in page and "Not yet checked" not in page
     queue = client.get(f"/qa/queue/?run={pair.run_id}&status=approved").content.decode()
     assert "the app, edited" in queue
 

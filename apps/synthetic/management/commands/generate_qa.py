@@ -48,7 +48,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {row['product_line__name'] or '(none)'}: {row['total']} pairs, "
                 f"{row['pending']} in the review queue, {row['failed_checks']} rejected by "
-                f"checks, {row['invalid']} invalid, {row['duplicates']} duplicates"
+                f"checks, {row['nothing_to_ask']} chunks with nothing to ask about, "
+                f"{row['invalid']} invalid, {row['duplicates']} duplicates"
             )
         if run.status == GenerationRun.Status.FAILED:
             raise CommandError(f"Generation run {run.pk} failed: {run.error}")
