@@ -45,6 +45,13 @@
   }
 
   document.addEventListener("keydown", function (event) {
+    // Ctrl+Enter (Cmd+Enter) in a form that asks for it submits it from any of its fields.
+    const form = event.target.form;
+    if ((event.ctrlKey || event.metaKey) && event.key === "Enter" && form && form.hasAttribute("data-ctrl-enter")) {
+      event.preventDefault();
+      form.requestSubmit();
+      return;
+    }
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
     if (event.key === "/") {
       const field = document.querySelector("[data-focus-key]") || document.querySelector("main input, main select");
