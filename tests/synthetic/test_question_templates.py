@@ -88,6 +88,7 @@ def test_when_the_model_keeps_failing_the_next_best_sentence_gets_a_composed_que
     assert "after the model's questions failed the checks" in page
     assert "desktop icon" in page  # the model's last question, for the record
     assert "AI-written" not in page and "Not yet checked by a person" in page
+    assert "The answer is the source's own sentence." in page
 
 
 def test_without_a_sentence_to_compose_from_the_pair_stays_rejected_by_checks():
@@ -142,6 +143,14 @@ def test_an_approved_edited_pair_says_so(client):
     assert f"Approved by {reviewer.username} on" in page and "Not yet checked" not in page
     queue = client.get(f"/qa/queue/?run={pair.run_id}&status=approved").content.decode()
     assert "the app, edited" in queue
+
+
+def test_an_answer_edited_away_from_the_sentence_is_not_called_the_sources_own(client):
+    (pair,) = factories.qa_pairs(1)  # the answer is a rewording, not the quoted sentence
+    client.force_login(factories.reviewer())
+    page = client.get(f"/qa/review/{pair.pk}/").content.decode()
+    assert "Question written by" in page
+    assert "The answer is the source's own sentence." not in page
 
 
 @pytest.mark.parametrize(
