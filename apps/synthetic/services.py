@@ -342,8 +342,13 @@ def _pair_draft(
     lower-ranked sentence with a composed question beats the best one asked of the model);
     else the model's for `support`, and if all its tries fail the checks, one composed for
     any of the alternatives."""
+    # Composed questions already checked and refused: the checks (a search and an embedding
+    # each) are not run twice on the same question for the same sentence.
+    refused: set[tuple[str, str]] = set()
     first = [support, *alternatives][: settings.SYNTHETIC_COMPOSE_FIRST]
-    composed = _question_templated(pair, first) or _question_templated(pair, first, fallback=True)
+    composed = _question_templated(pair, first, refused=refused) or _question_templated(
+        pair, first, fallback=True, refused=refused
+    )
     if composed is not None:
         _pair_fill(pair, *composed, composed=True)
         pair.status = QAPair.Status.PENDING
@@ -391,7 +396,7 @@ def _pair_draft(
     # The model's questions failed the checks: a question composed from the structure of one
     # of the next best sentences may pass them all. The model's call stays linked for its
     # telemetry, and its last output for the record.
-    composed = _question_templated(pair, [support, *alternatives], fallback=True)
+    composed = _question_templated(pair, [support, *alternatives], fallback=True, refused=refused)
     if composed is not None:
         _pair_fill(pair, *composed, composed=True)
         pair.status = QAPair.Status.PENDING
@@ -421,19 +426,25 @@ def _pair_fill(
 
 
 def _question_templated(
-    pair: QAPair, supports: list[quality.Support], *, fallback: bool = False
+    pair: QAPair,
+    supports: list[quality.Support],
+    *,
+    refused: set[tuple[str, str]],
+    fallback: bool = False,
 ) -> tuple[quality.Support, str, list[gates.GateResult]] | None:
     """The first of `supports` whose question composed from its own structure passes every
-    check, with that question and the checks' results."""
+    check, with that question and the checks' results. (sentence, question) pairs in
+    `refused` failed them already and are skipped; those that fail now are added."""
     for support in supports:
         question = quality.question_templated(support.sentence, fallback=fallback)
-        if question is None:
+        if question is None or (support.sentence, question) in refused:
             continue
         results = quality.pair_checks(
             question=question, answer=support.sentence, quote=support.sentence, chunk=pair.chunk
         )
         if not gates.gates_failed(results):
             return support, question, results
+        refused.add((support.sentence, question))
     return None
 
 
