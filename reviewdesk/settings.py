@@ -343,6 +343,12 @@ SYNTHETIC_ROUND_TRIP_K = env_int("SYNTHETIC_ROUND_TRIP_K", 5, minimum=1)
 # questions only replace its failed ones). With the packaged 270M base model a reviewer's read
 # approved composed questions far more often (README), so they come first.
 SYNTHETIC_COMPOSE_FIRST = env_int("SYNTHETIC_COMPOSE_FIRST", 8, minimum=0)
+# Whether a question the model wrote (for a sentence with no shape the app composes from)
+# reaches the review queue. Off: it is kept among the pairs the checks refused, held back with
+# the reason, and a reviewer may still edit and approve it. Two reads of the packaged 270M base
+# model's questions that passed every check rejected more than half (README): turn it on for a
+# model whose questions a read finds approvable (`python -m tests.bench qa` writes them out).
+SYNTHETIC_QUEUE_MODEL_QUESTIONS = env_bool("SYNTHETIC_QUEUE_MODEL_QUESTIONS", False)
 # A reviewer's hold on a pair lapses after this, so an abandoned tab does not block the queue.
 SYNTHETIC_CLAIM_MINUTES = env_int("SYNTHETIC_CLAIM_MINUTES", 15, minimum=1)
 

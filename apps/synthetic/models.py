@@ -22,6 +22,9 @@ QUESTION_KINDS = [
 
 # The prompt version of a pair whose question the app composed (see quality.question_templated).
 QUESTION_TEMPLATE_PREFIX = "question-template@"
+# The check a question the model wrote fails while such questions are held back from the
+# queue (settings.SYNTHETIC_QUEUE_MODEL_QUESTIONS).
+MODEL_QUESTION_HELD = "question by the app or a person"
 
 # A run whose task has not reported progress for this long is taken for stopped (a killed
 # worker, a lost message) and may be resumed by a lead. Resuming a run whose task is in fact
@@ -166,6 +169,12 @@ class QAPair(models.Model):
         """The app composed the question from the sentence's own structure (first, for a
         sentence with such a shape, or after the model's questions failed the checks)."""
         return self.prompt_version.startswith(QUESTION_TEMPLATE_PREFIX)
+
+    @property
+    def question_held(self) -> bool:
+        """The model wrote the question, which passed the other checks but was held back from
+        the queue: a person may edit it and approve it."""
+        return any(check.get("name") == MODEL_QUESTION_HELD for check in self.failed_checks)
 
     @property
     def supported(self) -> bool:

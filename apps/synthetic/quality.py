@@ -28,7 +28,7 @@ from apps.knowledge.models import Chunk
 from apps.knowledge.selectors import Filters, chunks_search
 from apps.llm import gates
 from apps.llm.prompts import RenderedPrompt, prompt_render
-from apps.synthetic.models import QUESTION_TEMPLATE_PREFIX
+from apps.synthetic.models import MODEL_QUESTION_HELD, QUESTION_TEMPLATE_PREFIX
 from apps.synthetic.selectors import duplicate_earliest
 
 PROMPT_NAME = "qa_question"
@@ -556,6 +556,36 @@ _NEGATION = re.compile(
     r"(?:,\s(?:so|so that|because|as|but|which|since|and|unless|if)\b.*)?$",
     re.IGNORECASE,
 )
+# "To apply for a loan, complete the online form.", "To see the list of available commands
+# you can call `ACL HELP`.": how to reach the goal the sentence opens with, when its main
+# clause tells you what to do.
+_PURPOSE = re.compile(
+    r"^(?:in order )?to (?P<goal>[a-z][^,;:()]{8,140}?)"
+    r"(?:\s?,\s+|\s(?=(?:you|you ll|you'll) (?:can|may|must|should|need to|have to|will need to)"
+    r"\b))(?P<main>[^;:]+)$",
+    re.IGNORECASE,
+)
+# "Blue Water Navy Veterans are now entitled to a presumption of …", "Eligible Veterans …
+# can get accelerated benefits.": who is entitled to, or may get, what the sentence names.
+_WHO_GETS = re.compile(
+    r"^(?P<subject>(?:(?!(?:if|when|whether|that|which|who|to|it|this|there|they)\b)"
+    r"[^\s;:()]+ ){1,15}?)"
+    r"(?P<verb>(?:is|are)(?: (?:now|also|still|generally|usually))? (?P<neg>not )?"
+    r"(?:eligible for|entitled to)|(?:may|can)(?: also)? (?:be eligible for|be entitled to|get|"
+    r"apply for|qualify for)) "
+    r"(?P<rest>[^,;:]{3,160}?)(?: only)?(?:\s?,\s.*)?$",
+    re.IGNORECASE,
+)
+# "The `GT`, `LT` and `NX` options are mutually exclusive.": the yes/no question a plain
+# "is" statement answers (a definition, "X is a Y", is asked as one above).
+_BE_STATEMENT = re.compile(
+    # The subject may be a list ("The `GT`, `LT` and `NX` options").
+    rf"^{_STATED_SUBJECT.replace(',;', ';')}(?P<be>is|are) (?:not )?"
+    r"(?P<rest>(?!(?:a|an|the|one|to|that|which|what|how|why|there|also|then|so|as|due|in|"
+    r"on|at|not|no(?! longer))\b)[^,;:]{6,140}?)"
+    r"(?:\s?,\s(?:so|so that|because|as|but|which|since|and|unless|if|while|although)\b.*)?$",
+    re.IGNORECASE,
+)
 # Who can, should or must: anybody named, "you", "every user"; not "it" or "this".
 _NOT_A_MODAL_SUBJECT = re.compile(
     r"^(it|this|that|these|those|there|here|if|when|once|unless|while|after|before|because|"
@@ -631,19 +661,100 @@ def question_templated(sentence: str, *, fallback: bool = False) -> str | None:
         if verb.lower() == "must" and subject.lower() == "you":
             return f"Do you have to {rest}?"
         return f"{verb.capitalize()} {subject} {rest}?"
-    return None
+    return _question_on_being(text)
+
+
+def _question_on_being(text: str) -> str | None:
+    """ "X are mutually exclusive." → "Are X mutually exclusive?": asked only when the plainer
+    shapes have nothing, since many such statements lean on the page around them."""
+    stated = _BE_STATEMENT.match(text)
+    if stated is None:
+        return None
+    subject, rest = stated["subject"].strip(), stated["rest"]
+    if (
+        _NOT_A_SUBJECT.match(subject)
+        or _CLAUSE_SUBJECT.match(subject)
+        # "Normally Redis keys are…": an adverb, not the subject, opens the sentence.
+        or re.match(r"[A-Z][a-z]+ly\b|of course\b", subject, re.IGNORECASE)
+        # "Guarantees A shop is…": a heading glued on.
+        or re.search(r"\s(?:A|An|The)\s", subject)
+        # "The disadvantage is your benefit is reduced.": a second clause, no one question.
+        or re.search(r"\b(is|are|was|were)\b", rest)
+        # "Benefits usually continue until you are…": a clause, not a subject.
+        or re.search(r"\b(you|until|unless|we|they|he|she|it)\b", subject, re.IGNORECASE)
+        # "Its dataset is flushed.", "No benefits are…": leans on the sentence before, or
+        # asks the opposite.
+        or re.match(r"(its|their|his|her|no|none)\b", subject, re.IGNORECASE)
+        # "Payments are…": one word, whose capital may be the sentence's or a name's.
+        or len(subject.split()) < 2
+        # "However, the command is…": a comma only within a list.
+        or ("," in subject and not re.search(r",[^,]* (and|or) ", subject))
+    ):
+        return None
+    return f"{stated['be'].capitalize()} {_sentence_case(subject)} {rest}?"
+
+
+def _sentence_case(subject: str) -> str:
+    """The subject as it reads inside a question: "Unpaid interest" → "unpaid interest" (the
+    capital was the sentence's), "Redis keys" and "`GETEX`" keep theirs."""
+    words = subject.split()
+    if len(words) > 1 and re.fullmatch(r"[A-Z][a-z]+", words[0]) and words[1].islower():
+        return " ".join([words[0].lower(), *words[1:]])
+    return _lower_first(subject)
 
 
 def _question_on_statement(text: str) -> str | None:
     """What a plain statement says, asked back in its own words: an amount ("The fee … is
     $12.50." → "What is the fee …?"), how something is done ("New connections are
     authenticated with…" → "How are new connections authenticated?"), what it rests on or who
-    may have it ("… are based on…", "… is available to…"), and a negation as the yes/no
-    question it answers ("The law doesn't change your benefits." → "Does the law change your
-    benefits?")."""
+    may have it ("… are based on…", "… is available to…"), how to reach a goal ("To apply,
+    complete the form." → "How do you apply?"), who is entitled to something, and a negation
+    as the yes/no question it answers ("The law doesn't change your benefits." → "Does the law
+    change your benefits?")."""
     value = _VALUE.match(text)
     if value:
         return f"What {value['be']} {_lower_first(value['subject'])}?"
+    purpose = _question_on_purpose(text)
+    if purpose is not None:
+        return purpose
+    return _question_on_who_gets(text) or _question_on_negation_or_passive(text)
+
+
+def _question_on_who_gets(text: str) -> str | None:
+    """ "Borrowers may be eligible for forgiveness…" → "Who may be eligible for forgiveness…?"
+    ("What" when the subject names no people: "Most federal student loans are eligible…")."""
+    gets = _WHO_GETS.match(text)
+    if gets is None or _NOT_A_SUBJECT.match(gets["subject"]):
+        return None
+    # "Find out how much coverage you may qualify for…": no subject, a clause; "Others may…"
+    # leans on the sentence before.
+    if re.search(
+        r"\b(you|how|what|we|only)\b|^(others|some|many|most|both|all)$",
+        gets["subject"].strip(),
+        re.IGNORECASE,
+    ):
+        return None
+    verb = " ".join(gets["verb"].split()).lower()
+    verb = re.sub(r"^(is|are)( (now|also|still|generally|usually))?", "is", verb)
+    verb = re.sub(r" also\b", "", verb)
+    asker = "Who" if _PEOPLE.search(gets["subject"]) else "What"
+    return f"{asker} {verb} {gets['rest'].strip()}?"
+
+
+_PEOPLE = re.compile(
+    r"\b(veterans?|students?|borrowers?|members?|spouses?|applicants?|people|persons?|adults?|"
+    r"child(?:ren)?|citizens?|noncitizens?|individuals?|users?|clients?|employees?|workers?|"
+    r"parents?|survivors?|widows?|widowers?|policyholders?|recipients?|residents?|drivers?|"
+    r"owners?|beneficiaries|dependents?|families|family|servicemembers?|retirees?|reservists?)\b"
+    # "federal student loans" are loans.
+    r"(?! (?:loans?|aid|accounts?|records?|debt|benefits?|information|data)\b)",
+    re.IGNORECASE,
+)
+
+
+def _question_on_negation_or_passive(text: str) -> str | None:
+    """ "X doesn't Y." → "Does X Y?"; "X are authenticated with Y." → "How are X
+    authenticated?"; "… based on", "… available to"."""
     negation = _NEGATION.match(text)
     # "I don't have enough proof of identity." is a reader's situation (a heading), not a rule.
     if (
@@ -666,6 +777,26 @@ def _question_on_statement(text: str) -> str | None:
     if passive["available"]:
         return f"Who {be} {subject} available to?"
     return f"How {be} {subject} {passive['done']}?"
+
+
+def _question_on_purpose(text: str) -> str | None:
+    """ "To X, do Y." → "How do you X?"; "To X you can Y." → "How can you X?". Only when the
+    main clause tells the reader what to do: "To qualify, students must…" is about students."""
+    purpose = _PURPOSE.match(text)
+    if purpose is None:
+        return None
+    goal, main = purpose["goal"].strip(), purpose["main"].strip()
+    goal = re.sub(r"^(also|then|first|simply|just) ", "", goal, flags=re.IGNORECASE)
+    if _PRONOUN_CLAUSE.match(goal) or len(goal.split()) < 2:
+        return None  # "To do so, …", "To apply, …": names nothing on its own
+    # "To be notified…" asks how you can be, not how you do be.
+    if _YOU_CAN.match(main) or goal.lower().startswith("be "):
+        asked = "How can you"
+    elif _IMPERATIVE.match(main) or _YOU_MUST.match(main) or _YOU_SHOULD.match(main):
+        asked = "How do you"
+    else:
+        return None
+    return f"{asked} {goal}?"
 
 
 def _question_on_condition(word: str, rest: str) -> str | None:
@@ -787,6 +918,19 @@ def duplicate_gate(*, vector, before: int | None) -> gates.GateResult:
     if earliest is None:
         return gates.gate_not_duplicate(duplicate_of=None)
     return gates.gate_not_duplicate(duplicate_of=earliest.pk, similarity=1 - earliest.distance)
+
+
+def model_question_held(*, model: str) -> gates.GateResult:
+    """The check a question the model wrote fails while SYNTHETIC_QUEUE_MODEL_QUESTIONS is
+    off: it passed the other checks, but a read of the packaged model's questions found most
+    of those misread their sentence, and no check tells them apart."""
+    return gates.GateResult(
+        MODEL_QUESTION_HELD,
+        False,
+        f"written by the model ({model or 'unknown'}), whose questions misread their sentence "
+        "more often than not, so it was held back from the queue: check it against the quote "
+        "and edit it to approve it",
+    )
 
 
 def checks_as_json(results: list[gates.GateResult], *, version: int) -> list[dict]:

@@ -1,3 +1,5 @@
+from collections import Counter
+
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -55,6 +57,16 @@ def pair_distribution(*, run=None) -> list[dict]:
         )
         .order_by("product_line__name")
     )
+
+
+def run_refusals(*, run: GenerationRun) -> list[tuple[str, int]]:
+    """Why the checks refused this run's pairs: each check that failed, with how many pairs
+    failed it (a pair may fail several), most frequent first."""
+    refused = QAPair.objects.filter(
+        queue_status_filter(QAPair.Status.FAILED_CHECKS), run=run
+    ).values_list("checks", flat=True)
+    failed = Counter(c["name"] for checks in refused for c in checks if not c.get("passed"))
+    return failed.most_common()
 
 
 def approved_pairs_as_queries() -> list[dict]:

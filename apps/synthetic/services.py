@@ -23,6 +23,7 @@ from apps.llm import gates
 from apps.llm.services import StructuredResult, structured_generate
 from apps.synthetic import quality
 from apps.synthetic.models import (
+    MODEL_QUESTION_HELD,
     QUESTION_KINDS,
     RUN_STALE_AFTER,
     GenerationRun,
@@ -340,8 +341,10 @@ def _pair_draft(
     compose from and that question passes every check, the plainer shapes first (measured:
     a reviewer's read approved composed questions far more often than the model's, so a
     lower-ranked sentence with a composed question beats the best one asked of the model);
-    else the model's for `support`, and if all its tries fail the checks, one composed for
-    any of the alternatives."""
+    else the model's for `support`. If all its tries fail the checks, or it passes them but
+    the model's questions are not queued (SYNTHETIC_QUEUE_MODEL_QUESTIONS), one composed for
+    any of the alternatives; failing that, the model's question is kept, refused, with the
+    reasons."""
     # Composed questions already checked and refused: the checks (a search and an embedding
     # each) are not run twice on the same question for the same sentence.
     refused: set[tuple[str, str]] = set()
@@ -383,26 +386,30 @@ def _pair_draft(
     pair.llm_call, pair.model = result.call, result.call.model
     pair.prompt_version = f"{prompt.name}@{prompt.content_hash[:12]}"
     pair.raw_output = result.raw_outputs[-1] if result.raw_outputs else ""
-    if result.value is not None:
+    if result.value is not None and settings.SYNTHETIC_QUEUE_MODEL_QUESTIONS:
         _pair_fill(pair, support, result.value.question.strip(), checked.get("results", []))
         pair.status = QAPair.Status.PENDING
         return
-    if result.refused is None:
+    if result.value is None and result.refused is None:
         # Invalid output on every try: kept for a person to see (a model that cannot write
         # the schema is a fault to look into, not to paper over), never exported.
         pair.status = QAPair.Status.NEEDS_HUMAN
         pair.question = pair.answer = pair.quote = ""
         return
-    # The model's questions failed the checks: a question composed from the structure of one
-    # of the next best sentences may pass them all. The model's call stays linked for its
-    # telemetry, and its last output for the record.
+    # The model's questions failed the checks, or passed but are held back: a question
+    # composed from the structure of one of the next best sentences may pass them all. The
+    # model's call stays linked for its telemetry, and its last output for the record.
     composed = _question_templated(pair, [support, *alternatives], fallback=True, refused=refused)
     if composed is not None:
         _pair_fill(pair, *composed, composed=True)
         pair.status = QAPair.Status.PENDING
-    else:
-        _pair_fill(pair, support, result.refused.question.strip(), checked.get("results", []))
-        pair.status = QAPair.Status.FAILED_CHECKS
+        return
+    written = result.value or result.refused
+    results = checked.get("results", [])
+    if result.value is not None:
+        results = [*results, quality.model_question_held(model=result.call.model)]
+    _pair_fill(pair, support, written.question.strip(), results)
+    pair.status = QAPair.Status.FAILED_CHECKS
 
 
 def _pair_fill(
@@ -627,6 +634,13 @@ def _checks_require_pass(pair: QAPair, *, edited: bool) -> None:
         chunk=pair.chunk,
         before=pair.pk,
     )
+    if not edited:
+        # A question held back because the model wrote it becomes a person's only by an edit.
+        results += [
+            gates.GateResult(c["name"], False, c["detail"])
+            for c in pair.failed_checks
+            if c["name"] == MODEL_QUESTION_HELD
+        ]
     pair.checks = quality.checks_as_json(results, version=pair.version)
     blocking = [r for r in results if refused or r.name not in _JUDGEMENT_CHECKS]
     failed = gates.gates_summary(blocking)

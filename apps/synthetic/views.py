@@ -17,7 +17,14 @@ from apps.knowledge.models import ProductLine
 from apps.synthetic import selectors, services, tasks
 from apps.synthetic.export import FORMATS, ExportRefused, export_create
 from apps.synthetic.forms import EditForm, ExportForm, RejectForm, RunForm
-from apps.synthetic.models import QUESTION_KINDS, FinetuneExport, GenerationRun, QAPair, Review
+from apps.synthetic.models import (
+    MODEL_QUESTION_HELD,
+    QUESTION_KINDS,
+    FinetuneExport,
+    GenerationRun,
+    QAPair,
+    Review,
+)
 
 # --- generation runs (leads) ------------------------------------------------------------
 
@@ -67,6 +74,8 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "percent": round(100 * run.done_chunks / run.total_chunks) if run.total_chunks else 0,
         "distribution": selectors.pair_distribution(run=run),
         "agreement": selectors.reviewer_agreement(run=run),
+        "refusals": selectors.run_refusals(run=run),
+        "held": MODEL_QUESTION_HELD,
     }
     return page_render(request, "synthetic/run.html", "progress", context, still_polling=active)
 

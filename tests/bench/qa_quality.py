@@ -104,6 +104,9 @@ def _summary(run) -> dict:
         "queued_composed_by_the_app": sum(p.question_composed for p in queued),
         "queued_with_id_or_prompt_example": len(bad),
         "refused_by_check": dict(reasons.most_common()),
+        # Passed every other check, held back because the model wrote the question
+        # (SYNTHETIC_QUEUE_MODEL_QUESTIONS off): what a person could still edit and approve.
+        "model_questions_held": reasons[quality.MODEL_QUESTION_HELD],
         # Why the model was not asked at all: nothing that stands as an answer, or nothing
         # that answers one of the run's kinds of question (the label must be true).
         "not_asked_because": dict(

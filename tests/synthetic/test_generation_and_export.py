@@ -84,7 +84,8 @@ def _page(name: str, text: str):
     return Document.objects.get(external_id__endswith=name)
 
 
-def test_a_question_asked_before_is_refused_as_a_duplicate_and_never_queued(demo_docs):
+def test_a_question_asked_before_is_refused_as_a_duplicate_and_never_queued(demo_docs, settings):
+    settings.SYNTHETIC_QUEUE_MODEL_QUESTIONS = True
     # Two pages with no sentence the app could compose a question from itself.
     pages = [
         _page("pro-api.md", "The Pro API allows 600 requests per minute per workspace."),
@@ -138,6 +139,7 @@ def reviewed(demo_docs, settings):
     """Pairs in every state an export must tell apart."""
     # Some demo sentences repeat across product lines; here pairs must all reach the queue.
     settings.SYNTHETIC_DUPLICATE_SIMILARITY = 1.01
+    settings.SYNTHETIC_QUEUE_MODEL_QUESTIONS = True
     run = _run(limit=8)
     services.generation_run_execute(
         run_id=run.pk, backend=ScriptedBackend(when_empty=fact_question)

@@ -487,6 +487,38 @@ def test_fallback_shapes_are_composed_only_when_asked_for(sentence, question):
 @pytest.mark.parametrize(
     ("sentence", "question"),
     [
+        (
+            "The `GT`, `LT` and `NX` options are mutually exclusive.",
+            "Are the `GT`, `LT` and `NX` options mutually exclusive?",
+        ),
+        (
+            "Unpaid interest is never capitalized on Perkins Loans.",
+            "Is unpaid interest never capitalized on Perkins Loans?",
+        ),
+        (
+            "Strings with a similar prefix are nearby, but the contrary is not true.",
+            "Are strings with a similar prefix nearby?",
+        ),
+        # A definition is asked as one; a second clause, a pronoun, an adverb, a glued
+        # heading or a one-word subject (a name's capital or the sentence's?) get no question.
+        ("A manual failover is a special kind of failover.", "What is a manual failover?"),
+        ("The disadvantage is your benefit is reduced.", None),
+        ("Its dataset is flushed, so at the end the node will be an empty master.", None),
+        ("Normally Redis keys are created without an associated time to live.", None),
+        ("Guarantees A shop is not required to guarantee its work.", None),
+        ("Payments are made for up to 10 years.", None),
+        ("Benefits usually continue until you are able to work again.", None),
+    ],
+)
+def test_a_plain_is_statement_gets_its_yes_no_question_only_as_a_fallback(sentence, question):
+    if question is not None and not question.startswith("What"):
+        assert quality.question_templated(sentence) is None
+    assert quality.question_templated(sentence, fallback=True) == question
+
+
+@pytest.mark.parametrize(
+    ("sentence", "question"),
+    [
         # An amount of a thing the sentence names ("for" in lower case is no heading).
         ("The fees for a road test are $10.", "What are the fees for a road test?"),
         (
@@ -533,6 +565,49 @@ def test_fallback_shapes_are_composed_only_when_asked_for(sentence, question):
             None,
         ),
         ("A medical certificate is required for every commercial driver.", None),
+        # How to reach the goal a sentence opens with, when it tells the reader what to do.
+        (
+            "To apply for federal student loan forgiveness based on borrower defense , complete "
+            "an online application form.",
+            "How do you apply for federal student loan forgiveness based on borrower defense?",
+        ),
+        (
+            "To see the list of available commands you can call `ACL HELP`.",
+            "How can you see the list of available commands?",
+        ),
+        (
+            "To be notified by the US Postal Service that we received your plates, send them by "
+            "registered or certified mail.",
+            "How can you be notified by the US Postal Service that we received your plates?",
+        ),
+        ("To apply , fill out and sign a Claim for Disability Insurance VA Form 29 - 357.", None),
+        (
+            "To qualify for federal student aid , certain eligible noncitizens must be able to "
+            "provide evidence from the USCIS.",
+            None,
+        ),
+        # Who is entitled to something; "what" when the subject names no people.
+        (
+            "Blue Water Navy Veterans are now entitled to a presumption of service connection "
+            "for illnesses related to Agent Orange exposure.",
+            "Who is entitled to a presumption of service connection for illnesses related to "
+            "Agent Orange exposure?",
+        ),
+        (
+            "Undocumented students, including DACA recipients, are not eligible for federal "
+            "student aid , but you may still be eligible for state or college aid.",
+            "Who is not eligible for federal student aid?",
+        ),
+        (
+            "Most federal student loans are eligible for at least one income - driven repayment "
+            "plan.",
+            "What is eligible for at least one income - driven repayment plan?",
+        ),
+        ("Others may be eligible for free care for some, but not all, of their needs.", None),
+        (
+            "Find out how much coverage you may qualify for and how to apply for benefits.",
+            None,
+        ),
     ],
 )
 def test_plain_statements_are_asked_back_in_their_own_words(sentence, question):
