@@ -219,6 +219,9 @@ class IngestItem(models.Model):
         # Read fine but nothing to index (front matter and no body, headings only): not a
         # failure, and nothing a retry or another upload would change.
         NO_CONTENT = "no_content", "Skipped: no content"
+        # The same bytes as a document already stored under another path (the folder uploaded
+        # again from another root): a second copy would crowd search results and Q&A runs.
+        DUPLICATE = "duplicate", "Skipped: already stored"
         PARTIAL = "partial", "Done with errors"
         FAILED = "failed", "Failed"
 

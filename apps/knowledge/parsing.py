@@ -12,6 +12,7 @@ import json
 import re
 import zipfile
 import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -83,9 +84,18 @@ def decode_text(data: bytes) -> str:
         raise ParseError(f"The file is not valid UTF-8 (byte {exc.start}).") from None
 
 
-def title_from_name(name: str) -> str:
-    stem = PurePosixPath(name).stem
-    return re.sub(r"[-_]+", " ", stem).strip().capitalize() or name
+def title_from_name(name: str, *, text: str = "") -> str:
+    """A title for a file without one: its name's words, spelt as the text spells them most
+    often when it does ("acl-setuser.md" about `ACL SETUSER` → "ACL SETUSER"), else with a
+    capital first letter ("getting-started.md" → "Getting started")."""
+    words = re.sub(r"[-_]+", " ", PurePosixPath(name).stem).strip()
+    if not words:
+        return name
+    pattern = r"(?<![\w-])" + r"[ _-]".join(map(re.escape, words.split())) + r"(?![\w-])"
+    spellings = Counter(re.findall(pattern, text, re.IGNORECASE))
+    # The text's own spelling, separators included ("BITFIELD_RO"), unless all lower case.
+    written = [s for s, _ in spellings.most_common() if s != s.lower()]
+    return written[0] if written else words[0].upper() + words[1:]
 
 
 # --- front matter and dates --------------------------------------------------------------------
@@ -305,6 +315,10 @@ def parse_pdf(data: bytes) -> tuple[dict, list[Block]]:
 # --- one file → documents -----------------------------------------------------------------------
 
 
+def _text_of(blocks: list[Block]) -> str:
+    return "\n".join(block.text for block in blocks)
+
+
 def parse_file(*, name: str, data: bytes, external_id: str) -> ParsedDocument:
     """Parse a single-document file (every format except JSONL)."""
     fmt = format_for(name)
@@ -324,7 +338,9 @@ def parse_file(*, name: str, data: bytes, external_id: str) -> ParsedDocument:
         raise NoContent("No content: the file has no text besides headings.")
     return ParsedDocument(
         external_id=external_id,
-        title=str(_first(meta, "title", "linkTitle") or title_from_name(name))[:500],
+        title=str(
+            _first(meta, "title", "linkTitle") or title_from_name(name, text=_text_of(blocks))
+        )[:500],
         format=fmt,
         blocks=blocks,
         product_line=str(_first(meta, "product_line", "product-line", "product") or ""),

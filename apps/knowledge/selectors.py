@@ -539,6 +539,22 @@ def ingest_job_progress(*, job: IngestJob) -> dict:
     }
 
 
+def ingest_job_untagged(*, job: IngestJob) -> dict:
+    """The documents this job stored or found unchanged that have no product line (searches
+    and Q&A runs on a product line leave them out), and the folders they came from that name
+    no product line, so the lead can tell a forgotten choice from a folder meant as one."""
+    ids = job.items.filter(
+        status__in=(IngestItem.Status.DONE, IngestItem.Status.SKIPPED, IngestItem.Status.PARTIAL)
+    ).values_list("external_id", flat=True)
+    untagged = list(
+        Document.objects.filter(external_id__in=ids, product_line__isnull=True).values_list(
+            "external_id", flat=True
+        )
+    )
+    folders = {part for external_id in untagged for part in external_id.split("/")[:-1]}
+    return {"documents": len(untagged), "folders": sorted(folders)[:10]}
+
+
 def error_category_names() -> list[str]:
     return sorted(set(ErrorCategory.objects.values_list("name", flat=True)))
 
@@ -597,3 +613,18 @@ def terms_unknown(*, terms: list[str]) -> list[str]:
         if not Chunk.objects.filter(search_vector=query).exists():
             unknown.append(term)
     return unknown
+
+
+def document_same_content(
+    *, content_hash: str, external_id: str, product_line: ProductLine | None
+) -> Document | None:
+    """A stored document of the same product line with these very bytes under another id: the
+    same folder uploaded from another root ("docs/a.md" then "a.md")."""
+    return (
+        Document.objects.filter(
+            content_hash=content_hash, product_line=product_line, status=Document.Status.READY
+        )
+        .exclude(external_id=external_id)
+        .only("external_id", "title")
+        .first()
+    )

@@ -48,6 +48,7 @@ from apps.knowledge.parsing import (
     parse_file,
     parse_jsonl,
 )
+from apps.knowledge.selectors import document_same_content
 from apps.knowledge.tagging import active_patterns, error_categories_for, error_codes_find
 
 logger = logging.getLogger(__name__)
@@ -771,10 +772,9 @@ def _item_ingest(item: IngestItem, job: IngestJob, patterns, beat: Callable[[], 
         return _jsonl_ingest(item, job, data, patterns, fallback_date, beat)
     parsed = parse_file(name=item.name, data=data, external_id=item.external_id)
     product_line = job.product_line or _product_line_from(parsed, item.external_id)
+    digest = hashlib.sha256(data).hexdigest()
     if document_unchanged(
-        external_id=parsed.external_id,
-        content_hash=hashlib.sha256(data).hexdigest(),
-        product_line=product_line,
+        external_id=parsed.external_id, content_hash=digest, product_line=product_line
     ):
         document_source_set(
             external_id=parsed.external_id,
@@ -782,6 +782,15 @@ def _item_ingest(item: IngestItem, job: IngestJob, patterns, beat: Callable[[], 
             source_file=item.source_file,
         )
         return _Outcome(IngestItem.Status.SKIPPED, documents=1)
+    twin = document_same_content(
+        content_hash=digest, external_id=parsed.external_id, product_line=product_line
+    )
+    if twin is not None:
+        return _Outcome(
+            IngestItem.Status.DUPLICATE,
+            f"The same file is already stored as {twin.external_id!r} (“{twin.title}”), "
+            "so it was not added twice.",
+        )
     return document_prepare(
         parsed=parsed,
         raw=data,

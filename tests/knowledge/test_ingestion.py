@@ -147,6 +147,21 @@ def test_reingesting_unchanged_content_is_skipped_and_changed_content_replaces_a
     assert "Business keeps 90 days." in " ".join(Chunk.objects.values_list("text", flat=True))
 
 
+def test_the_same_folder_uploaded_from_another_root_is_not_stored_twice():
+    ingest({"docs/history.txt": samples.TEXT, "docs/guests.html": samples.HTML})
+    again = ingest({"history.txt": samples.TEXT, "guests.html": samples.HTML + b"<p>New.</p>"})
+    assert statuses(again) == {
+        "history.txt": IngestItem.Status.DUPLICATE,
+        "guests.html": IngestItem.Status.DONE,  # changed: a document of its own
+    }
+    item = again.items.get(external_id="history.txt")
+    assert "already stored as 'docs/history.txt'" in item.error
+    assert Document.objects.filter(external_id__endswith="history.txt").count() == 1
+    # The same page in another product line is that line's document too.
+    ingest({"pro/history.txt": samples.TEXT}, product_line=ProductLineFactory(name="Pro"))
+    assert Document.objects.filter(external_id__endswith="history.txt").count() == 2
+
+
 def test_changing_the_chunk_size_rechunks_unchanged_documents(settings):
     ingest({"history.txt": samples.TEXT})
     settings.CHUNK_TOKENS = 200

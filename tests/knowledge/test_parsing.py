@@ -129,3 +129,22 @@ def test_jsonl_reports_each_malformed_line_with_its_number_and_keeps_the_rest():
 )
 def test_archive_member_paths_are_normalised_and_escaping_ones_refused(name, expected):
     assert archive_member_path(name) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "title"),
+    [
+        # A Redis command page has no title: the command as the page spells it.
+        (
+            "acl-setuser.md",
+            "Create an ACL user.\n\n    ACL SETUSER virginia on\n\nUse another `ACL SETUSER`.",
+            "ACL SETUSER",
+        ),
+        ("bitfield_ro.md", "Read-only variant of the `BITFIELD_RO` command.", "BITFIELD_RO"),
+        # Not in the text, or only in lower case: the file name's words.
+        ("getting-started.md", "Install the app, then sign in.", "Getting started"),
+        ("offline-mode.md", "Turn offline mode on in the settings.", "Offline mode"),
+    ],
+)
+def test_a_page_without_a_title_is_named_after_its_file_as_its_text_spells_it(name, text, title):
+    assert _parse(name, text.encode()).title == title

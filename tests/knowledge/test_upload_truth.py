@@ -108,6 +108,18 @@ def test_the_job_page_names_each_file_of_a_folder_by_its_path(lead_client):
     assert "Skipped: no content: 1" in body and "Failed: 1" in body
 
 
+def test_the_job_page_warns_of_documents_left_without_a_product_line(lead_client):
+    factories.ProductLineFactory(name="Pro", slug="pro")
+    job = ingest({"pro/sync.md": UNDATED, "enterprise/sso.md": samples.TEXT})
+    body = lead_client.get(reverse("knowledge:job_detail", args=[job.pk])).content.decode()
+    warning = body.split('id="untagged">', 1)[1].split("</div>", 1)[0]
+    assert warning.startswith("1 document from this upload has no product line")
+    assert "none is named “enterprise”" in warning and "“pro”" not in warning
+    tagged = ingest({"pro/sync.md": UNDATED})
+    body = lead_client.get(reverse("knowledge:job_detail", args=[tagged.pk])).content.decode()
+    assert 'id="untagged"' not in body
+
+
 def test_a_file_with_front_matter_and_no_body_is_skipped_not_failed():
     job = ingest({"docs/management/_index.md": FRONT_MATTER_ONLY, "ok.md": UNDATED})
     item = job.items.get(name="_index.md")
