@@ -56,6 +56,8 @@ _NEEDS_CONTEXT = re.compile(
     r"\b(above|below|the following|as follows|previous(ly)?)\b|"
     # "The two variants are called…", "The latter…": which two, the sentence before said.
     r"^\W*the (two|three|four|both|other|former|latter|remaining|said)\b|"
+    # "The second one is saved as…": one of what, the sentence before said.
+    r"\bthe (first|second|third|fourth|last|next|other|former|latter|new|old) one\b|"
     # "A real world use case for this is…", "If you don t do this, …": "this" as a pronoun.
     r"\b(for|of|to|with|about|from|on|like|do|does|did) (this|that)(?=\s*[,.;:!?]|\s+(is|are|"
     r"was|were|will|can|may|would|should|must)\b)|"
@@ -103,7 +105,9 @@ _TERM_LABEL = re.compile(
 # full stop), "is valid and will kill only…".
 _CUT_AT_START = re.compile(r"^(\d+ ,|[a-z]|\.\.\.)")
 _NO_SUBJECT = re.compile(
-    r"^\W*(returns?|generates?|increments?|decrements?|appends?|computes?|retrieves?|pops?|"
+    # "Can also be used to…": a list item's continuation, its subject in the item before.
+    r"^\W*(can|could|may|might|must|should|will|would|is|has|"
+    r"returns?|generates?|increments?|decrements?|appends?|computes?|retrieves?|pops?|"
     r"pushes?|trims?|inserts?|posts?|stores?|removes|sets|gets|counts|lists|reports|adds|"
     r"deletes|resets|creates|moves|renames|sorts|executes|loads|marks|flushes|blocks)\b",
     re.IGNORECASE,
@@ -126,6 +130,8 @@ _POINTS_AT = re.compile(
     r"examples?|snippets?|listings?|images?(?! of\b))\b|"
     r"\ban? (example|figure|diagram|screenshot|illustration|drawing)\b(?! of\b)|"
     r"\b(figure|fig\.|table|diagram|example|listing) \d|"
+    # "…starting from point 4": a numbered list's item the pair does not show.
+    r"\b(point|step|item) #?\d+\b|"
     r"\b(shown|illustrated|depicted|pictured|drawn) (here|above|below)\b|"
     r"\b(in|see|from) (the )?(figure|diagram|picture|screenshot|image)\b",
     re.IGNORECASE,
@@ -240,7 +246,7 @@ _ASKS_LIMIT = re.compile(
 def pair_kind(*, question: str, support: Support, kinds: list[str] | None) -> str:
     """The kind a pair is filed under: what its question asks, if the run asks for that kind
     and the sentence shows it (a plain question is a fact); else the sentence's own label."""
-    shown = [*sentence_kinds(support.sentence), GENERAL_KIND]
+    shown = [*sentence_kinds(support.stated), GENERAL_KIND]
     asked = [
         kind
         for kind, form in (
@@ -269,6 +275,13 @@ class Support:
     sentence: str
     # The kind of question the sentence answers (the pair's label), from the sentence itself.
     kind: str = ""
+    # The sentence as the question reads it, where that differs: with the page's command
+    # named ("This command returns…" on the `ACL CAT` page). The answer stays the sentence.
+    named: str = ""
+
+    @property
+    def stated(self) -> str:
+        return self.named or self.sentence
 
 
 # --- choosing what to ask about ----------------------------------------------------------
@@ -326,29 +339,86 @@ def sentence_kinds(sentence: str) -> list[str]:
 
 
 def support_candidates(
-    *, text: str, kind: str, kinds: list[str] | None = None, taken: frozenset[str] = frozenset()
+    *,
+    text: str,
+    kind: str,
+    kinds: list[str] | None = None,
+    taken: frozenset[str] = frozenset(),
+    subject: str = "",
 ) -> list[Support]:
     """Sentences worth a question, best first, each labelled with the kind it answers.
 
     Only sentences a pair can stand on (`sentence_unaskable`), not in `taken` (sentences
     already asked about), and answering one of `kinds` (all kinds when None; any sentence
     when GENERAL_KIND is among them): those showing `kind` first, then those showing another
-    of `kinds`, each group by content words. Ties keep text order."""
+    of `kinds`, each group by content words. Ties keep text order. With the page's
+    `subject` (page_subject), a sentence that leans on it counts with the subject named."""
     allowed = [k for k in (kinds or list(KIND_SIGNAL)) if k in KIND_SIGNAL]
     general = GENERAL_KIND in (kinds or [])
     scored = []
     for index, sentence in enumerate(_sentences(text)):
-        if sentence in taken or sentence_unaskable(sentence):
+        if sentence in taken:
             continue
-        shown = [k for k in sentence_kinds(sentence) if k in allowed] or (
+        named = ""
+        if sentence_unaskable(sentence):
+            named = sentence_named(sentence, subject=subject) or ""
+            if not named or sentence_unaskable(named):
+                continue
+        shown = [k for k in sentence_kinds(named or sentence) if k in allowed] or (
             [GENERAL_KIND] if general else []
         )
         if not shown:
             continue
         label = kind if kind in shown else shown[0]
         rank = (label != kind, -len(gates.content_words(sentence)), index)
-        scored.append((rank, Support(index, sentence, label)))
+        scored.append((rank, Support(index, sentence, label, named)))
     return [support for _, support in sorted(scored, key=lambda item: item[0])]
+
+
+# A reference page named after a command, an API call or a setting ("ACL SETUSER", "GETDEL",
+# "CLUSTER SETSLOT"): its sentences say "This command…", or leave the subject out as a
+# summary does ("Returns the username…", "Get the value of `key`…"), meaning the page's.
+_COMMAND_TITLE = re.compile(r"^[A-Z][A-Z0-9_.:-]{1,30}(?: [A-Z][A-Z0-9_.:-]*){0,3}$")
+_THE_COMMAND = re.compile(r"^\W*(the|this) (sub)?command\b", re.IGNORECASE)
+
+
+def page_subject(title: str) -> str:
+    """The command a page is about, when its title is one ("" otherwise)."""
+    title = title.strip()
+    return title if len(title) <= 40 and _COMMAND_TITLE.match(title) else ""
+
+
+def sentence_named(sentence: str, *, subject: str) -> str | None:
+    """The sentence with the page's command named where it leans on the page's title ("This
+    command returns…" → "The `GETDEL` command returns…"; the summary "Get the value of `key`
+    and delete the key." → "The `GETDEL` command gets the value…"), else None."""
+    if not subject:
+        return None
+    named = f"The `{subject}` command"
+    if _THE_COMMAND.match(sentence):
+        return _THE_COMMAND.sub(named, sentence, count=1)
+    summary = _NO_SUBJECT.match(sentence) or _SUMMARY_OR_LINK.match(sentence)
+    if summary is None:
+        return None
+    # "Returns…" keeps its verb, "Return…" / "Get…" (a summary's base form) gets an "s",
+    # "Can also…" keeps its modal.
+    verb = summary.group(1).lower()
+    verb = verb if verb.endswith("s") or verb in _AUXILIARIES else _verb_third(verb)
+    return f"{named} {verb}{sentence[summary.end(1) :]}"
+
+
+_AUXILIARIES = frozenset(
+    {"can", "could", "may", "might", "must", "should", "will", "would", "is", "has"}
+)
+
+
+def _verb_third(verb: str) -> str:
+    """ "get" → "gets", "flush" → "flushes", "count" → "counts"."""
+    if verb.endswith(("s", "sh", "ch", "x", "z")):
+        return verb + "es"
+    if verb.endswith("y") and verb[-2:-1] not in "aeiou":
+        return verb[:-1] + "ies"
+    return verb + "s"
 
 
 def sentence_normal(sentence: str) -> str:
@@ -651,7 +721,8 @@ def question_templated(sentence: str, *, fallback: bool = False) -> str | None:
     if not fallback:
         return None
     condition = _TRAILING_CONDITION.match(text)
-    if condition and not _IMPERATIVE.match(condition.group("main")):
+    # "The command only works if X": X is what it needs, not what makes something happen.
+    if condition and not _IMPERATIVE.match(condition["main"]) and " only " not in condition["main"]:
         main, word, clause = condition.group("main", "word", "clause")
         return _question_on_condition(word.lower(), f"{clause}, {main}")
     modal = _MODAL_STATEMENT.match(text)
@@ -671,8 +742,12 @@ def _question_on_being(text: str) -> str | None:
     if stated is None:
         return None
     subject, rest = stated["subject"].strip(), stated["rest"]
+    cut = stated.end("rest") < len(text)
     if (
-        _NOT_A_SUBJECT.match(subject)
+        # "… with the sole difference that instead of taking, as the center…": cut short.
+        _DANGLING_END.search(rest)
+        or (cut and re.search(r"ing$", rest))
+        or _NOT_A_SUBJECT.match(subject)
         or _CLAUSE_SUBJECT.match(subject)
         # "Normally Redis keys are…": an adverb, not the subject, opens the sentence.
         or re.match(r"[A-Z][a-z]+ly\b|of course\b", subject, re.IGNORECASE)
@@ -799,6 +874,15 @@ def _question_on_purpose(text: str) -> str | None:
     return f"{asked} {goal}?"
 
 
+# A clause that stops where a comma interrupts it ("if all the slots are, from the point of
+# view of the node, …"): what follows the comma finishes it, so no question can stop there.
+_DANGLING_END = re.compile(
+    r"\b(is|are|was|were|be|been|being|of|to|the|a|an|from|with|for|in|on|by|and|or|than|as|"
+    r"that|which|not)$",
+    re.IGNORECASE,
+)
+
+
 def _question_on_condition(word: str, rest: str) -> str | None:
     """ "If X, Y." asked as "What happens if X?", or "What do you have to do / can you do /
     should you do if X?" when Y tells you to."""
@@ -809,6 +893,8 @@ def _question_on_condition(word: str, rest: str) -> str | None:
     clause = ", ".join(parts[:opens])
     if not 4 <= len(clause.split()) <= 30 or _PRONOUN_CLAUSE.match(clause):
         return None  # "If you do not, …", "If it is expired…": names nothing on its own
+    if _DANGLING_END.search(clause):
+        return None  # "if all the specified slots are, from the point of view…": cut short
     asked = "What happens"
     for part in parts[opens:] if word != "unless" else []:
         if _YOU_MUST.match(part):
@@ -855,9 +941,17 @@ _COMMON_FIRST = re.compile(
 
 
 def pair_checks(
-    *, question: str, answer: str, quote: str, chunk: Chunk | None, before: int | None = None
+    *,
+    question: str,
+    answer: str,
+    quote: str,
+    chunk: Chunk | None,
+    before: int | None = None,
+    subject: str = "",
 ) -> list[gates.GateResult]:
-    """Every automatic check on a pair's text, in the order a reviewer reads them."""
+    """Every automatic check on a pair's text, in the order a reviewer reads them. `subject`:
+    the command the page is about (page_subject), which its sentences often leave unsaid:
+    the quote is read with it for answerability, as search reads a chunk with its title."""
     examples = prompt_example_texts()
     limit = settings.SYNTHETIC_COPY_LIMIT
     results = [
@@ -873,11 +967,12 @@ def pair_checks(
     if not question.strip() or not quote.strip():
         return results
     results.append(gates.gate_answer_type(question=question, support=quote))
-    question_vector, quote_vector = embedding.embed([question, quote])
+    source = f"{subject}: {quote}" if subject else quote
+    question_vector, quote_vector = embedding.embed([question, source])
     results.append(
         gates.gate_answerable(
             question=question,
-            support=quote,
+            support=source,
             similarity=float(question_vector @ quote_vector),
             min_similarity=settings.SYNTHETIC_ANSWERABLE_SIMILARITY,
             min_shared=1,

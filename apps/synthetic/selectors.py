@@ -285,3 +285,13 @@ def sentences_asked(*, run: GenerationRun, sentences: list[str]) -> frozenset[st
     rejected = [QAPair.Status.REJECTED, QAPair.Status.FAILED_CHECKS]
     quotes = QAPair.objects.filter(quote__in=sentences).filter(Q(run=run) | ~Q(status__in=rejected))
     return frozenset(quotes.values_list("quote", flat=True).distinct())
+
+
+def page_shows_as_code(*, document_id: int, name: str) -> bool:
+    """The page shows `name` as code: in backticks ("`GETDEL`", "`ACL SETUSER` call"), or
+    opening a line of an example ("redis> GETDEL mykey"). A reference page about a command
+    does; a page titled "FAQ" does not, so its link texts are not taken for the command's."""
+    code = Q(text__contains=f"`{name}") | Q(text__contains=f"> {name} ")
+    return Chunk.objects.filter(
+        code | Q(text__contains=f"\n{name} "), document_id=document_id
+    ).exists()

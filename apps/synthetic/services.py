@@ -30,7 +30,12 @@ from apps.synthetic.models import (
     QAPair,
     Review,
 )
-from apps.synthetic.selectors import duplicate_earliest, reviewable_q, sentences_asked
+from apps.synthetic.selectors import (
+    duplicate_earliest,
+    page_shows_as_code,
+    reviewable_q,
+    sentences_asked,
+)
 
 logger = logging.getLogger(__name__)
 KIND_LABELS = dict(QUESTION_KINDS)
@@ -185,7 +190,13 @@ def _slice_work(
     written = set(run.pairs.exclude(slot=None).values_list("slot", flat=True))
     start = run.done_chunks
     stop = len(run.plan) if max_chunks is None else min(len(run.plan), start + max_chunks)
-    chunks = Chunk.objects.defer("embedding", "search_vector").in_bulk(run.plan[start:stop])
+    # With each chunk its document's title: a command's reference page names its subject
+    # only there (quality.page_subject).
+    chunks = (
+        Chunk.objects.select_related("document")
+        .defer("embedding", "search_vector", "document__raw", "document__metadata")
+        .in_bulk(run.plan[start:stop])
+    )
     index = start
     while index < stop:
         if index > start and deadline is not None and time.monotonic() > deadline:
@@ -298,7 +309,10 @@ def pair_generate(
     # best sentence gets the question instead.
     taken = sentences_asked(run=run, sentences=sentences)
     kinds = run.kinds or None
-    candidates = quality.support_candidates(text=chunk.text, kind=kind, kinds=kinds, taken=taken)
+    subject = _page_subject(chunk)
+    candidates = quality.support_candidates(
+        text=chunk.text, kind=kind, kinds=kinds, taken=taken, subject=subject
+    )
     support = candidates[0] if candidates else None
     pair = QAPair(
         run=run,
@@ -313,8 +327,26 @@ def pair_generate(
     if support is None:
         _pair_unaskable(pair, quality.support_missing(text=chunk.text, kinds=kinds, taken=taken))
     else:
-        _pair_draft(pair, support, backend, alternatives=candidates[1 : quality.TEMPLATE_SENTENCES])
+        _pair_draft(
+            pair,
+            support,
+            backend,
+            alternatives=candidates[1 : quality.TEMPLATE_SENTENCES],
+            subject=subject,
+        )
     return _pair_save(pair, run=run, slot=slot, lease=lease)
+
+
+def _page_subject(chunk: Chunk | None) -> str:
+    """The command the chunk's page is about, when its title names one the page shows as
+    code: its sentences that say "This command…" are then asked about with it named. (A
+    pair whose chunk was re-ingested away has none.)"""
+    if chunk is None:
+        return ""
+    subject = quality.page_subject(chunk.document.title)
+    if subject and page_shows_as_code(document_id=chunk.document_id, name=subject):
+        return subject
+    return ""
 
 
 def _pair_unaskable(pair: QAPair, detail: str) -> None:
@@ -334,7 +366,11 @@ def _pair_unaskable(pair: QAPair, detail: str) -> None:
 
 
 def _pair_draft(
-    pair: QAPair, support: quality.Support, backend, alternatives: list[quality.Support] = ()
+    pair: QAPair,
+    support: quality.Support,
+    backend,
+    alternatives: list[quality.Support] = (),
+    subject: str = "",
 ) -> None:
     """The question for `support`, or for one of the next best sentences (`alternatives`):
     composed from the sentence's own structure when one of the best few has a shape to
@@ -349,9 +385,9 @@ def _pair_draft(
     # each) are not run twice on the same question for the same sentence.
     refused: set[tuple[str, str]] = set()
     first = [support, *alternatives][: settings.SYNTHETIC_COMPOSE_FIRST]
-    composed = _question_templated(pair, first, refused=refused) or _question_templated(
-        pair, first, fallback=True, refused=refused
-    )
+    composed = _question_templated(
+        pair, first, refused=refused, subject=subject
+    ) or _question_templated(pair, first, fallback=True, refused=refused, subject=subject)
     if composed is not None:
         _pair_fill(pair, *composed, composed=True)
         pair.status = QAPair.Status.PENDING
@@ -364,11 +400,12 @@ def _pair_draft(
             answer=support.sentence,
             quote=support.sentence,
             chunk=pair.chunk,
+            subject=subject,
         )
         checked["results"] = results
         return gates.gates_summary(results)
 
-    prompt = quality.question_prompt(sentence=support.sentence)
+    prompt = quality.question_prompt(sentence=support.stated)
     result = structured_generate(
         purpose="synthetic_qa",
         prompt=prompt,
@@ -377,7 +414,7 @@ def _pair_draft(
         backend=backend,
         check=check,
         retry_prompt=lambda attempt: quality.question_prompt(
-            sentence=support.sentence, attempt=attempt
+            sentence=support.stated, attempt=attempt
         ),
     )
     failure = _backend_failure(result)
@@ -399,7 +436,9 @@ def _pair_draft(
     # The model's questions failed the checks, or passed but are held back: a question
     # composed from the structure of one of the next best sentences may pass them all. The
     # model's call stays linked for its telemetry, and its last output for the record.
-    composed = _question_templated(pair, [support, *alternatives], fallback=True, refused=refused)
+    composed = _question_templated(
+        pair, [support, *alternatives], fallback=True, refused=refused, subject=subject
+    )
     if composed is not None:
         _pair_fill(pair, *composed, composed=True)
         pair.status = QAPair.Status.PENDING
@@ -438,16 +477,21 @@ def _question_templated(
     *,
     refused: set[tuple[str, str]],
     fallback: bool = False,
+    subject: str = "",
 ) -> tuple[quality.Support, str, list[gates.GateResult]] | None:
     """The first of `supports` whose question composed from its own structure passes every
     check, with that question and the checks' results. (sentence, question) pairs in
     `refused` failed them already and are skipped; those that fail now are added."""
     for support in supports:
-        question = quality.question_templated(support.sentence, fallback=fallback)
+        question = quality.question_templated(support.stated, fallback=fallback)
         if question is None or (support.sentence, question) in refused:
             continue
         results = quality.pair_checks(
-            question=question, answer=support.sentence, quote=support.sentence, chunk=pair.chunk
+            question=question,
+            answer=support.sentence,
+            quote=support.sentence,
+            chunk=pair.chunk,
+            subject=subject,
         )
         if not gates.gates_failed(results):
             return support, question, results
@@ -555,6 +599,13 @@ def pair_review(
         shown = _pair_text(locked)
         if decision == Review.Decision.APPROVE:
             edited = _edits_apply(locked, {"question": question, "answer": answer, "quote": quote})
+            if edited:
+                # Filed under what the edited question asks, as a generated one is.
+                locked.kind = quality.pair_kind(
+                    question=locked.question,
+                    support=quality.Support(0, locked.quote, locked.kind),
+                    kinds=locked.run.kinds or None,
+                )
             if not locked.question.strip() or not locked.answer.strip():
                 raise ReviewError("A pair needs a question and an answer to be approved.")
             _checks_require_pass(locked, edited=edited)
@@ -603,6 +654,7 @@ def pair_review(
                 "version",
                 "status",
                 "checks",
+                "kind",
                 "claimed_by",
                 "claimed_until",
             ]
@@ -624,8 +676,11 @@ def _checks_require_pass(pair: QAPair, *, edited: bool) -> None:
     answer is only an id: such a pair is approved only once its text passes them all; an
     edited pair that passed before only once it passes those that hold for any text."""
     id_answer = not gates.gate_not_an_id(name="answer", text=pair.answer).passed
-    refused = bool(pair.failed_checks) or id_answer
-    if not refused and not edited:
+    held = [c for c in pair.failed_checks if c["name"] == MODEL_QUESTION_HELD]
+    # Held back only because the model wrote it: once a person has edited it, it is judged
+    # as a pair that passed (a person's wording may fail a heuristic and still be right).
+    refused = len(pair.failed_checks) > len(held) or id_answer
+    if not refused and not held and not edited:
         return
     results = quality.pair_checks(
         question=pair.question,
@@ -633,14 +688,11 @@ def _checks_require_pass(pair: QAPair, *, edited: bool) -> None:
         quote=pair.quote,
         chunk=pair.chunk,
         before=pair.pk,
+        subject=_page_subject(pair.chunk),
     )
     if not edited:
         # A question held back because the model wrote it becomes a person's only by an edit.
-        results += [
-            gates.GateResult(c["name"], False, c["detail"])
-            for c in pair.failed_checks
-            if c["name"] == MODEL_QUESTION_HELD
-        ]
+        results += [gates.GateResult(c["name"], False, c["detail"]) for c in held]
     pair.checks = quality.checks_as_json(results, version=pair.version)
     blocking = [r for r in results if refused or r.name not in _JUDGEMENT_CHECKS]
     failed = gates.gates_summary(blocking)

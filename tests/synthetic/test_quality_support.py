@@ -612,3 +612,84 @@ def test_a_plain_is_statement_gets_its_yes_no_question_only_as_a_fallback(senten
 )
 def test_plain_statements_are_asked_back_in_their_own_words(sentence, question):
     assert quality.question_templated(sentence) == question
+
+
+@pytest.mark.parametrize(
+    ("title", "subject"),
+    [("GETDEL", "GETDEL"), ("ACL SETUSER", "ACL SETUSER"), ("BITFIELD_RO", "BITFIELD_RO")],
+)
+def test_a_page_titled_with_a_command_is_about_that_command(title, subject):
+    assert quality.page_subject(title) == subject
+
+
+@pytest.mark.parametrize("title", ["Sync troubleshooting", "Getting started", ""])
+def test_a_page_with_a_plain_title_names_no_command(title):
+    assert quality.page_subject(title) == ""
+
+
+@pytest.mark.parametrize(
+    ("sentence", "question"),
+    [
+        # A summary with its subject left out, in the base form or the third person.
+        ("Get the value of `key` and delete the key.", "What does the `GETDEL` command do?"),
+        ("Returns the number of keys that were removed.", "What does the `GETDEL` command return?"),
+        # "The command…" / "This command…" mean the page's.
+        (
+            "This command returns the string value stored at `key` before deleting it.",
+            "What does the `GETDEL` command return?",
+        ),
+    ],
+)
+def test_a_sentence_leaning_on_the_pages_command_is_asked_with_the_command_named(
+    sentence, question
+):
+    assert quality.sentence_unaskable(sentence) is not None
+    (support,) = quality.support_candidates(
+        text=sentence, kind="fact", kinds=["fact"], subject="GETDEL"
+    )
+    # The answer stays the page's own sentence; only the question names the command.
+    assert support.sentence == sentence
+    assert quality.question_templated(support.stated) == question
+
+
+def test_without_a_command_title_such_a_sentence_is_still_not_asked_about():
+    sentence = "This command returns the string value stored at `key` before deleting it."
+    assert quality.support_candidates(text=sentence, kind="fact", kinds=["fact"]) == []
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # Cut at a comma that interrupts the statement: what follows finishes it.
+        "The `GEORADIUSBYMEMBER` command is exactly like `GEORADIUS` with the sole difference "
+        "that instead of taking, as the center of the area to query, a longitude and latitude.",
+        "The command only works if all the specified slots are, from the point of view of the "
+        "node receiving the command, currently not served.",
+        # "Only works if": what the command needs, not what happens then.
+        "The `CLUSTER SETSLOT` command only works if the node is not already owner of the "
+        "specified hash slot.",
+    ],
+)
+def test_no_question_is_composed_from_a_statement_cut_short_or_a_requirement(sentence):
+    assert quality.question_templated(sentence, fallback=True) is None
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # Seen in a new user's queue: each leans on what the pair cannot show.
+        "The second one is saved as `name (conflicted copy YYYY-MM-DD).ext` in the same folder.",
+        "Can also be used to check whether any items were lost in the stream since the last read.",
+        "The replica skips the handshake and starts the failover from point 4 of the list.",
+    ],
+)
+def test_a_sentence_leaning_on_a_list_or_an_earlier_item_is_not_asked_about(sentence):
+    assert quality.sentence_unaskable(sentence) is not None
+
+
+def test_a_list_items_continuation_on_a_command_page_is_asked_with_the_command_named():
+    sentence = "Can also be used to check whether any items were lost in the stream."
+    assert quality.sentence_named(sentence, subject="XINFO STREAM") == (
+        "The `XINFO STREAM` command can also be used to check whether any items were lost in "
+        "the stream."
+    )

@@ -28,6 +28,20 @@ LIMITS = "The Pro API allows 600 requests per minute per workspace."
 UNRELATED = json.dumps({"question": "Which colours can the desktop icon have in dark mode?"})
 
 
+def _generate_from(name: str, body: str, kinds: list[str]) -> tuple[QAPair, ScriptedBackend]:
+    job = knowledge.ingest_job_create(
+        files=[knowledge.UploadedFile(name=name, data=body.encode())], source="test"
+    )
+    knowledge.ingest_job_run(job_id=job.pk)
+    document = Document.objects.get(external_id__endswith=name)
+    run = services.generation_run_create(
+        kinds=kinds, per_chunk=1, chunk_limit=1, documents=[document.pk]
+    )
+    backend = ScriptedBackend(when_empty=UNRELATED)
+    services.generation_run_execute(run_id=run.pk, backend=backend)
+    return run.pairs.get(), backend
+
+
 def _generate(text: str, kinds: list[str]) -> tuple[QAPair, ScriptedBackend]:
     """A run over a one-chunk page holding `text`, ingested for real (so the product's search,
     which the round-trip check uses, finds it), with a model that writes an unrelated
@@ -177,3 +191,38 @@ def test_an_answer_edited_away_from_the_sentence_is_not_called_the_sources_own(c
 def test_a_pair_is_filed_under_the_kind_its_question_asks(question, sentence, kinds, kind):
     support = quality.Support(0, sentence, quality.sentence_kinds(sentence)[0])
     assert quality.pair_kind(question=question, support=support, kinds=kinds) == kind
+
+
+def test_an_edited_question_is_filed_under_the_kind_it_now_asks():
+    pair, _ = _generate(WHAT_IF, ["what_if", "fact"])
+    assert pair.kind == "what_if"
+    edited = "What position is returned for details about non-existing commands?"
+    approved = services.pair_approve(pair=pair, user=factories.lead(), question=edited)
+    assert approved.status == QAPair.Status.APPROVED
+    approved.refresh_from_db()
+    assert approved.kind == "fact"
+
+
+# A command's reference page, as in redis-docs: no title of its own, a summary line without
+# a subject, sentences that say "This command…", the command shown as code.
+GETDEL_PAGE = (
+    "Get the value of `key` and delete the key.\n\n"
+    "This function is similar to `GET`, except for the fact that it also deletes the key on "
+    "success.\n\n    redis> GETDEL mykey\n"
+)
+
+
+def test_a_command_pages_summary_is_asked_about_with_the_command_its_title_names():
+    pair, backend = _generate_from("getdel.md", GETDEL_PAGE, ["fact"])
+    assert pair.document.title == "GETDEL"
+    assert pair.question == "What does the `GETDEL` command do?", pair.checks
+    assert pair.status == QAPair.Status.PENDING and backend.prompts == []
+    assert pair.question == "What does the `GETDEL` command do?"
+    assert pair.answer == pair.quote == "Get the value of `key` and delete the key."
+
+
+def test_a_page_that_does_not_show_its_title_as_code_lends_no_command_to_its_sentences():
+    body = "Get more information about the FAQ for student aid and how to apply for it.\n"
+    pair, _ = _generate_from("faq.md", body, ["fact"])
+    assert pair.document.title == "FAQ"
+    assert pair.status == QAPair.Status.FAILED_CHECKS and pair.quote == ""
