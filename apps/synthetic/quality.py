@@ -56,6 +56,8 @@ _NEEDS_CONTEXT = re.compile(
     r"\b(above|below|the following|as follows|previous(ly)?)\b|"
     # "The two variants are called…", "The latter…": which two, the sentence before said.
     r"^\W*the (two|three|four|both|other|former|latter|remaining|said)\b|"
+    # "…if you see your dependent listed there": where, the page around it showed.
+    r"\b(listed|shown|found|mentioned|described|included|displayed) there\b|"
     # "The second one is saved as…": one of what, the sentence before said.
     r"\bthe (first|second|third|fourth|last|next|other|former|latter|new|old) one\b|"
     # "A real world use case for this is…", "If you don t do this, …": "this" as a pronoun.
@@ -410,6 +412,18 @@ def sentence_named(sentence: str, *, subject: str) -> str | None:
 _AUXILIARIES = frozenset(
     {"can", "could", "may", "might", "must", "should", "will", "would", "is", "has"}
 )
+
+
+def question_in_context(question: str, *, subject: str, sentence: str) -> str:
+    """A question on a command's page that names no code and whose sentence does not name
+    the command either, asked of that command ("What happens if the user already exists?" on
+    the `ACL SETUSER` page → "With `ACL SETUSER`, what happens if the user already exists?"):
+    without it, the question fits every page. When the sentence names the command, the
+    question is left as is, so it does not give its answer away."""
+    if not subject or "`" in question or subject.lower() in sentence.lower():
+        return question
+    first, _, rest = question.partition(" ")
+    return f"With `{subject}`, {first.lower()} {rest}"
 
 
 def _verb_third(verb: str) -> str:

@@ -484,7 +484,10 @@ def _question_templated(
     `refused` failed them already and are skipped; those that fail now are added."""
     for support in supports:
         question = quality.question_templated(support.stated, fallback=fallback)
-        if question is None or (support.sentence, question) in refused:
+        if question is None:
+            continue
+        question = quality.question_in_context(question, subject=subject, sentence=support.sentence)
+        if (support.sentence, question) in refused:
             continue
         results = quality.pair_checks(
             question=question,

@@ -693,3 +693,35 @@ def test_a_list_items_continuation_on_a_command_page_is_asked_with_the_command_n
         "The `XINFO STREAM` command can also be used to check whether any items were lost in "
         "the stream."
     )
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "asked"),
+    [
+        # Fits every page without the command: asked of the page's.
+        (
+            "What happens if the user already exists?",
+            "If the user already exists, the provided ACL rules are simply applied.",
+            "With `ACL SETUSER`, what happens if the user already exists?",
+        ),
+        # Names code already, or its sentence names the command (it would give the answer
+        # away): left as is.
+        (
+            "What does the `CLIENT REPLY` command control?",
+            "The `CLIENT REPLY` command controls whether the server will reply.",
+            "What does the `CLIENT REPLY` command control?",
+        ),
+        (
+            "How can you see the list of available commands?",
+            "To see the list of available commands you can call `ACL SETUSER`.",
+            "How can you see the list of available commands?",
+        ),
+    ],
+)
+def test_a_composed_question_on_a_command_page_is_asked_of_that_command(question, sentence, asked):
+    assert quality.question_in_context(question, subject="ACL SETUSER", sentence=sentence) == asked
+
+
+def test_a_sentence_pointing_at_what_the_page_shows_there_is_not_asked_about():
+    sentence = "If you see your dependent listed there , you should be eligible for compensation."
+    assert quality.sentence_unaskable(sentence) == "only makes sense after the sentence before it"

@@ -226,3 +226,14 @@ def test_a_page_that_does_not_show_its_title_as_code_lends_no_command_to_its_sen
     pair, _ = _generate_from("faq.md", body, ["fact"])
     assert pair.document.title == "FAQ"
     assert pair.status == QAPair.Status.FAILED_CHECKS and pair.quote == ""
+
+
+def test_a_composed_question_on_a_command_page_names_the_command_its_sentence_leaves_out():
+    body = (
+        "If the user already exists, the provided ACL rules are simply applied in addition to "
+        "the rules already set.\n\n    ACL SETUSER virginia on allkeys +set\n"
+    )
+    pair, backend = _generate_from("acl-setuser.md", body, ["what_if"])
+    assert pair.status == QAPair.Status.PENDING and backend.prompts == []
+    assert pair.question == "With `ACL SETUSER`, what happens if the user already exists?"
+    assert pair.answer.startswith("If the user already exists")
