@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -539,20 +540,34 @@ def ingest_job_progress(*, job: IngestJob) -> dict:
     }
 
 
-def ingest_job_untagged(*, job: IngestJob) -> dict:
-    """The documents this job stored or found unchanged that have no product line (searches
-    and Q&A runs on a product line leave them out), and the folders they came from that name
-    no product line, so the lead can tell a forgotten choice from a folder meant as one."""
+def ingest_job_filing(*, job: IngestJob) -> dict:
+    """How the documents this job stored or found unchanged were filed, when no product line
+    was chosen for it: those left without one (searches and Q&A runs on a product line leave
+    them out), the folders they came from (no product line has their name), and those a
+    folder's name filed under an existing product line, which may not be the product they
+    document."""
+    if job.product_line_id is not None:
+        return {"documents": 0, "folders": [], "by_folder": []}
     ids = job.items.filter(
         status__in=(IngestItem.Status.DONE, IngestItem.Status.SKIPPED, IngestItem.Status.PARTIAL)
     ).values_list("external_id", flat=True)
-    untagged = list(
-        Document.objects.filter(external_id__in=ids, product_line__isnull=True).values_list(
-            "external_id", flat=True
-        )
-    )
-    folders = {part for external_id in untagged for part in external_id.split("/")[:-1]}
-    return {"documents": len(untagged), "folders": sorted(folders)[:10]}
+    documents = Document.objects.filter(external_id__in=ids).select_related("product_line")
+    untagged, folders, by_folder = 0, set(), Counter()
+    for document in documents.only("external_id", "product_line__name", "product_line__slug"):
+        parts = document.external_id.split("/")[:-1]
+        line = document.product_line
+        if line is None:
+            untagged += 1
+            folders.update(parts)
+            continue
+        named = [f for f in parts if f.lower() in (line.name.lower(), line.slug)]
+        if named:
+            by_folder[(line.name, named[-1])] += 1
+    return {
+        "documents": untagged,
+        "folders": sorted(folders)[:10],
+        "by_folder": [(name, folder, n) for (name, folder), n in sorted(by_folder.items())],
+    }
 
 
 def error_category_names() -> list[str]:

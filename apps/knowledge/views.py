@@ -150,7 +150,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "progress": progress,
         "unprocessed": progress["total"] - progress["finished"],
         "retryable": 0 if progress["active"] else job.items.retryable().count(),
-        "untagged": None if progress["active"] else selectors.ingest_job_untagged(job=job),
+        "filing": None if progress["active"] else selectors.ingest_job_filing(job=job),
     }
     return page_render(
         request,

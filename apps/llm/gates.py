@@ -338,8 +338,12 @@ def gate_answerable(
 ) -> GateResult:
     """The supporting sentence is about what the question asks: their embeddings are close
     enough and they share content words (either alone is fooled too easily)."""
-    shared = sorted(content_words(question) & content_words(support))
-    detail = f"similarity {similarity:.2f}, shared words: {', '.join(shared[:6]) or 'none'}"
+    shared = content_words(question) & content_words(support)
+    # Named as the question writes them ("exclusive", not the stem "exclusiv").
+    written = sorted(
+        {w for w in _WORD.findall(question.lower()) if w not in STOP_WORDS and _stem(w) in shared}
+    )
+    detail = f"similarity {similarity:.2f}, shared words: {', '.join(written[:6]) or 'none'}"
     passed = similarity >= min_similarity and len(shared) >= min_shared
     return GateResult("answerable from the source", passed, detail)
 

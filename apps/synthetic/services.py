@@ -611,7 +611,7 @@ def pair_review(
                 )
             if not locked.question.strip() or not locked.answer.strip():
                 raise ReviewError("A pair needs a question and an answer to be approved.")
-            _checks_require_pass(locked, edited=edited)
+            _checks_require_pass(locked, edited=edited, before=shown["question"])
             if not locked.verified:
                 raise ReviewError(
                     "The quote is not word for word in the source. Fix the quote "
@@ -674,7 +674,7 @@ _JUDGEMENT_CHECKS = frozenset(
 )
 
 
-def _checks_require_pass(pair: QAPair, *, edited: bool) -> None:
+def _checks_require_pass(pair: QAPair, *, edited: bool, before: str = "") -> None:
     """Run the checks again on edited text, and on any pair the checks refused or whose
     answer is only an id: such a pair is approved only once its text passes them all; an
     edited pair that passed before only once it passes those that hold for any text."""
@@ -693,9 +693,17 @@ def _checks_require_pass(pair: QAPair, *, edited: bool) -> None:
         before=pair.pk,
         subject=_page_subject(pair.chunk),
     )
-    if not edited:
-        # A question held back because the model wrote it becomes a person's only by an edit.
-        results += [gates.GateResult(c["name"], False, c["detail"]) for c in held]
+    # A question held back because the model wrote it becomes a person's only by an edit
+    # that changes its words of substance ("doesn't" → "does not" is no rewrite).
+    if held and gates.content_words(pair.question) == gates.content_words(before):
+        results.append(
+            gates.GateResult(
+                MODEL_QUESTION_HELD,
+                False,
+                "the model wrote this question and no word of substance has changed: "
+                "rewrite it so it asks what the quote says, then approve it",
+            )
+        )
     pair.checks = quality.checks_as_json(results, version=pair.version)
     blocking = [r for r in results if refused or r.name not in _JUDGEMENT_CHECKS]
     failed = gates.gates_summary(blocking)

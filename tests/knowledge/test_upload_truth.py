@@ -108,16 +108,23 @@ def test_the_job_page_names_each_file_of_a_folder_by_its_path(lead_client):
     assert "Skipped: no content: 1" in body and "Failed: 1" in body
 
 
-def test_the_job_page_warns_of_documents_left_without_a_product_line(lead_client):
+def test_the_job_page_says_which_documents_a_folder_filed_and_which_have_no_product_line(
+    lead_client,
+):
     factories.ProductLineFactory(name="Pro", slug="pro")
     job = ingest({"pro/sync.md": UNDATED, "enterprise/sso.md": samples.TEXT})
     body = lead_client.get(reverse("knowledge:job_detail", args=[job.pk])).content.decode()
     warning = body.split('id="untagged">', 1)[1].split("</div>", 1)[0]
     assert warning.startswith("1 document from this upload has no product line")
     assert "none is named “enterprise”" in warning and "“pro”" not in warning
-    tagged = ingest({"pro/sync.md": UNDATED})
-    body = lead_client.get(reverse("knowledge:job_detail", args=[tagged.pk])).content.decode()
-    assert 'id="untagged"' not in body
+    filed = body.split('id="filed-by-folder">', 1)[1].split("</div>", 1)[0]
+    assert "<strong>1</strong> document under “Pro” (folder “pro”)" in filed
+    # Chosen on the form: nothing to warn of.
+    chosen = ingest(
+        {"enterprise/sso.md": samples.TEXT}, product_line=factories.ProductLineFactory()
+    )
+    body = lead_client.get(reverse("knowledge:job_detail", args=[chosen.pk])).content.decode()
+    assert 'id="untagged"' not in body and 'id="filed-by-folder"' not in body
 
 
 def test_a_file_with_front_matter_and_no_body_is_skipped_not_failed():

@@ -76,6 +76,7 @@ def test_the_screens_say_a_held_question_was_written_by_the_model_and_held_back(
     run_page = client.get(reverse("synthetic:run_detail", args=[pair.run_id])).content.decode()
     refusals = re.search(r'id="run-refusals">(.*?)</p>', run_page, re.S).group(1)
     assert "the model wrote the question, held back</span> <strong>1</strong>" in refusals
+    assert "(1 of them the model's questions, which passed the other checks" in run_page
     queue = client.get(reverse("synthetic:queue"), {"status": "failed_checks"}).content.decode()
     assert "model's question, held back" in queue and WRITTEN in queue
     page = client.get(reverse("synthetic:review", args=[pair.pk])).content.decode()
@@ -92,3 +93,14 @@ def test_a_persons_rewrite_of_a_held_question_is_judged_as_a_passing_pairs_edit_
     # Shown on the pair, not enforced: the checks that judge fit by measure.
     judged = {"asks what the sentence says", "answerable from the source", "finds its source"}
     assert failed and failed <= judged
+
+
+def test_an_edit_that_changes_no_word_of_substance_does_not_release_a_held_question(db):
+    pair = _generated()
+    reworded = WRITTEN.replace("does the Pro API allow", "does the Pro API  allow").replace(
+        "How many", "how many"
+    )
+    with pytest.raises(services.ReviewError, match="no word of substance has changed"):
+        services.pair_approve(pair=pair, user=factories.lead(), question=reworded)
+    pair.refresh_from_db()
+    assert pair.status == QAPair.Status.FAILED_CHECKS and pair.question == WRITTEN

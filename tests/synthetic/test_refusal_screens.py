@@ -39,7 +39,9 @@ def pairs():
 def test_the_queue_names_the_check_a_pair_failed_without_hovering(client, pairs):
     client.force_login(factories.reviewer())
     queue = client.get(reverse("synthetic:queue"), {"status": "failed_checks"})
-    assert "failed: finds its source (+1 more)" in queue.content.decode()
+    body = queue.content.decode()
+    assert "failed: finds its source (+1 more)" in body
+    assert '<span class="muted small">source chunk not in the top 5</span>' in body
 
 
 def test_a_chunk_with_nothing_to_ask_about_is_not_shown_as_a_failed_pair(client, pairs):
