@@ -9,6 +9,7 @@ from django.db.models import Q
 from pgvector.django import HnswIndex, VectorField
 
 from apps.knowledge.models import EMBEDDING_DIMENSIONS, Chunk, Document, ProductLine
+from apps.synthetic.text import answer_from_sentence
 
 QUESTION_KINDS = [
     ("limits", "Limits and quotas"),
@@ -169,6 +170,12 @@ class QAPair(models.Model):
         """The app composed the question from the sentence's own structure (first, for a
         sentence with such a shape, or after the model's questions failed the checks)."""
         return self.prompt_version.startswith(QUESTION_TEMPLATE_PREFIX)
+
+    @property
+    def answer_is_quote(self) -> bool:
+        """The answer is the quoted sentence as generation wrote it (tidied: no bold marks,
+        no leading "Note that"), not a person's rewording."""
+        return bool(self.quote) and self.answer == answer_from_sentence(self.quote)
 
     @property
     def question_held(self) -> bool:

@@ -36,6 +36,7 @@ from apps.synthetic.selectors import (
     reviewable_q,
     sentences_asked,
 )
+from apps.synthetic.text import answer_from_sentence
 
 logger = logging.getLogger(__name__)
 KIND_LABELS = dict(QUESTION_KINDS)
@@ -397,7 +398,7 @@ def _pair_draft(
     def check(value) -> list[str]:
         results = quality.pair_checks(
             question=value.question.strip(),
-            answer=support.sentence,
+            answer=answer_from_sentence(support.sentence),
             quote=support.sentence,
             chunk=pair.chunk,
             subject=subject,
@@ -465,7 +466,8 @@ def _pair_fill(
     pair.kind = quality.pair_kind(question=question, support=support, kinds=pair.run.kinds or None)
     pair.question = question
     # Extractive: the answer is the source's own sentence, so it cannot be an id or invented.
-    pair.answer = pair.quote = support.sentence
+    pair.quote = support.sentence
+    pair.answer = answer_from_sentence(support.sentence)
     pair.verified = quote_verified(quote=pair.quote, source=pair.source_text)
     pair.checks = quality.checks_as_json(results, version=1)
     pair.question_embedding = embedding.embed([pair.question])[0]
@@ -491,7 +493,7 @@ def _question_templated(
             continue
         results = quality.pair_checks(
             question=question,
-            answer=support.sentence,
+            answer=answer_from_sentence(support.sentence),
             quote=support.sentence,
             chunk=pair.chunk,
             subject=subject,
