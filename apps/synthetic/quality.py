@@ -234,7 +234,9 @@ KIND_SIGNAL = {
 # a figure), so the queue's kind filter finds it.
 _ASKS_WHAT_IF = re.compile(
     r"^what (happens|can you do|should you do|do you have to do) (if|when|once|whenever|unless)\b|"
-    r"^(what|how) .* (if|when|unless) ",
+    # "How can I check if items were lost?": "if" as "whether" asks no condition.
+    r"^(what|how) .*(?<!\bcheck)(?<!\bsee)(?<!\bknow)(?<!\bout)(?<!\btell)(?<!\bdetermine)"
+    r"(?<!\bverify)(?<!\bask) (if|when|unless) ",
     re.IGNORECASE,
 )
 _ASKS_HOW_TO = re.compile(r"^how (do|can|should|to)\b|^what (should|can) (you|i) do\b", re.I)

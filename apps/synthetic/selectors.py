@@ -22,7 +22,8 @@ DUPLICATE_CANDIDATES = 20
 
 # A chunk with no sentence left to ask about: recorded so a run says why, but no pair and no
 # rejection (the screens list and count it apart, as "nothing to ask about").
-UNASKABLE = Q(status=QAPair.Status.FAILED_CHECKS, quote="")
+_UNASKABLE_FIELDS = {"status": QAPair.Status.FAILED_CHECKS, "quote": ""}
+UNASKABLE = Q(**_UNASKABLE_FIELDS)
 NOTHING_TO_ASK = "nothing_to_ask"
 
 
@@ -201,8 +202,8 @@ def _with_pair_counts(runs: QuerySet) -> QuerySet:
     status = QAPair.Status
     composed = Q(pairs__prompt_version__startswith=QUESTION_TEMPLATE_PREFIX)
     # A chunk with no sentence left to ask about is recorded (so the run says why) but is no
-    # pair and no rejection.
-    unaskable = Q(pairs__status=status.FAILED_CHECKS, pairs__quote="")
+    # pair and no rejection: UNASKABLE, seen from the run.
+    unaskable = Q(**{f"pairs__{field}": value for field, value in _UNASKABLE_FIELDS.items()})
     return runs.annotate(
         n_pairs=Count("pairs", filter=~unaskable),
         n_unaskable=Count("pairs", filter=unaskable),

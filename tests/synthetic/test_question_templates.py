@@ -179,6 +179,13 @@ def test_an_answer_edited_away_from_the_sentence_is_not_called_the_sources_own(c
         ),
         # A definition filed under "what happens if" because the sentence holds an "if".
         ("What is `WRAP`?", "By default, `WRAP` is used if nothing is specified.", None, "fact"),
+        # "if" as "whether": a how-to, not a condition.
+        (
+            "How can I check if items were lost?",
+            "To check if items were lost, call `XINFO STREAM` with the `FULL` option.",
+            None,
+            "how_to",
+        ),
         # Only kinds the run asked for: a limits-only run keeps its label.
         (
             "What does ERR_SYNC_TIMEOUT mean?",

@@ -51,6 +51,7 @@ def test_a_chunk_with_nothing_to_ask_about_is_not_shown_as_a_failed_pair(client,
     page = client.get(reverse("synthetic:review", args=[pairs["nothing"].pk])).content.decode()
     assert '<span class="badge badge-partial">Nothing to ask about</span>' in page
     assert "Rejected by checks</span>" not in page
+    assert "<h3>Answer</h3>" not in page and "<h3>Supporting quote</h3>" not in page
 
 
 def test_a_pair_whose_quote_supports_it_but_failed_another_check_says_both(client, pairs):
