@@ -132,6 +132,8 @@ _POINTS_AT = re.compile(
     r"examples?|snippets?|listings?|images?(?! of\b))\b|"
     r"\ban? (example|figure|diagram|screenshot|illustration|drawing)\b(?! of\b)|"
     r"\b(figure|fig\.|table|diagram|example|listing) \d|"
+    # "You should choose the box which describes…": a form's box, which the pair cannot show.
+    r"\b(the|this|that|a|each) (check ?)?box(es)?\b|"
     # "…starting from point 4": a numbered list's item the pair does not show.
     r"\b(point|step|item) #?\d+\b|"
     r"\b(shown|illustrated|depicted|pictured|drawn) (here|above|below)\b|"

@@ -681,6 +681,7 @@ def test_no_question_is_composed_from_a_statement_cut_short_or_a_requirement(sen
         "The second one is saved as `name (conflicted copy YYYY-MM-DD).ext` in the same folder.",
         "Can also be used to check whether any items were lost in the stream since the last read.",
         "The replica skips the handshake and starts the failover from point 4 of the list.",
+        "You should choose the box which describes the type of driving that you perform.",
     ],
 )
 def test_a_sentence_leaning_on_a_list_or_an_earlier_item_is_not_asked_about(sentence):
