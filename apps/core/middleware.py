@@ -6,7 +6,8 @@ from django.template.loader import render_to_string
 
 class HtmxMessagesMiddleware:
     """Append pending Django messages to htmx responses as an out-of-band swap, so a message
-    raised while handling a fragment shows up in the page's message area."""
+    raised while handling a fragment shows up in the page's message area (and an htmx action
+    with none empties it)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -16,7 +17,9 @@ class HtmxMessagesMiddleware:
         if not getattr(request, "htmx", False) or not _swappable_html(response):
             return response
         messages = list(get_messages(request))
-        if messages:
+        # An action (a POST) without a message of its own clears the last one, so "Pair 3:
+        # approved." does not stand over the next pairs; a poll (a GET) leaves it.
+        if messages or request.method == "POST":
             fragment = render_to_string(
                 "base.html#messages", {"messages": messages, "oob": True}, request=request
             )

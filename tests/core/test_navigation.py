@@ -49,3 +49,19 @@ def test_messages_reach_htmx_requests_as_an_out_of_band_swap(client, db):
     body = response.content.decode()
     assert 'id="messages"' in body and 'hx-swap-oob="true"' in body
     assert "Nothing to retry" in body
+
+
+def test_an_htmx_action_without_a_message_clears_the_last_one_and_a_poll_does_not(client, db):
+    from apps.knowledge.models import IngestJob
+
+    client.force_login(factories.lead())
+    job = IngestJob.objects.create(status=IngestJob.Status.DONE)
+    hx = {"HX-Request": "true"}
+    poll = client.get(reverse("knowledge:job_detail", args=[job.pk]), headers=hx)
+    assert 'id="messages"' not in poll.content.decode()
+    first, _ = factories.qa_pairs(2)
+    action = client.post(
+        reverse("synthetic:review_next"), {"run": first.run_id}, headers=hx
+    ).content.decode()
+    messages = action.split('id="messages"', 1)[1].split("</div>", 1)[0]
+    assert 'hx-swap-oob="true"' in messages and "message-" not in messages
