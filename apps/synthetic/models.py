@@ -25,7 +25,7 @@ QUESTION_KINDS = [
 QUESTION_TEMPLATE_PREFIX = "question-template@"
 # The check a question the model wrote fails while such questions are held back from the
 # queue (settings.SYNTHETIC_QUEUE_MODEL_QUESTIONS).
-MODEL_QUESTION_HELD = "question by the app or a person"
+MODEL_QUESTION_HELD = "question not left to the model"
 
 # A run whose task has not reported progress for this long is taken for stopped (a killed
 # worker, a lost message) and may be resumed by a lead. Resuming a run whose task is in fact

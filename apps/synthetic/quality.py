@@ -30,6 +30,7 @@ from apps.llm import gates
 from apps.llm.prompts import RenderedPrompt, prompt_render
 from apps.synthetic.models import MODEL_QUESTION_HELD, QUESTION_TEMPLATE_PREFIX
 from apps.synthetic.selectors import duplicate_earliest
+from apps.synthetic.text import text_tidied
 
 PROMPT_NAME = "qa_question"
 _EXAMPLE = re.compile(r'^Fact: (?P<fact>.+)\nJSON: \{"question": "(?P<question>.+)"\}$', re.M)
@@ -58,6 +59,8 @@ _NEEDS_CONTEXT = re.compile(
     r"^\W*the (two|three|four|both|other|former|latter|remaining|said)\b|"
     # "…if you see your dependent listed there": where, the page around it showed.
     r"\b(listed|shown|found|mentioned|described|included|displayed) there\b|"
+    # "The fact that when a client needs to retry…": a point in a list, its lead-in before.
+    r"^\W*the fact that\b|"
     # "The second one is saved as…": one of what, the sentence before said.
     r"\bthe (first|second|third|fourth|last|next|other|former|latter|new|old) one\b|"
     # "A real world use case for this is…", "If you don t do this, …": "this" as a pronoun.
@@ -582,7 +585,9 @@ _TRAILING_CONDITION = re.compile(
     # concedes rather than conditions.
     r"(?<!\bknow)(?<!\bdecide)(?<!\bdecides)(?<!\bcheck)(?<!\bsee)(?<!\bout)(?<!\bask)"
     r"(?<!\bdetermine)(?<!\bdetermines)(?<!\btell)(?<!\bverify)(?<!\bconfirm)(?<!\beven)"
-    r"(?<!\bwonder)(?<!\bshow)(?<!\bshows)(?<!\bsure)(?<!\bas)(?<!\byou) "
+    r"(?<!\bwonder)(?<!\bshow)(?<!\bshows)(?<!\bsure)(?<!\bas)(?<!\byou)"
+    # "…is to understand when the last reply was sent": "when" as "the moment at which".
+    r"(?<!\bunderstand)(?<!\blearn)(?<!\bremember)(?<!\bdecide when)(?<!\bdiscover) "
     r"(?P<word>if|when|whenever|unless|once) "
     # The condition, up to a comma that does not go on with it (", otherwise…").
     r"(?P<clause>(?:[^,;:]|,\s(?=(?:or|and) (?:if|when|whenever)\b)){15,200}?)(?:,\s.*)?$"
@@ -702,7 +707,7 @@ def question_templated(sentence: str, *, fallback: bool = False) -> str | None:
     "can/should/must" statement ("Every user can have many passwords" → "Can every user have
     many passwords?")."""
     # Bold marks are the page's emphasis, no part of a question; code marks name code.
-    text = _LIST_MARK.sub("", " ".join(sentence.replace("**", "").split())).rstrip(" .!")
+    text = _LIST_MARK.sub("", text_tidied(sentence)).rstrip(" .!")
     # "Note that each `OVERFLOW` statement only affects…": the note is no part of the shape.
     text = _NOTE.sub("", text)
     conditional = _CONDITIONAL.match(text)

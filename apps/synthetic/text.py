@@ -8,10 +8,25 @@ import re
 _NOTE = re.compile(r"^\W*(?:please\s+)?note(?:\s+that\b|\s*:)\s*", re.IGNORECASE)
 
 
-def answer_from_sentence(sentence: str) -> str:
-    """The quoted sentence as an answer: without bold marks (the page's emphasis, which a
-    fine-tuned model would learn to write) and without a leading "Note that"; code marks
-    stay, since answers are Markdown in the dataset. The quote keeps the sentence as is."""
+# "[Documented here](/topics/protocol)": the link's text, not its address.
+_LINK = re.compile(r"\[([^\]]+)\]\((?:[^()\s]|\([^()\s]*\))+\)")
+# "… from a DMV office [1] or …": a page's footnote marks.
+_FOOTNOTE = re.compile(r"\s?\[\d{1,2}\]")
+# "… Center , call …": a space the page's extraction left before punctuation.
+_SPACE_BEFORE = re.compile(r"\s+([,.;:!?])(?=\s|$)")
+
+
+def text_tidied(sentence: str) -> str:
+    """A sentence as a pair shows it: without bold marks (the page's emphasis, which a
+    fine-tuned model would learn to write), Markdown links (their text stays), footnote marks
+    and spaces before punctuation; code marks stay, since answers are Markdown."""
     text = " ".join(sentence.replace("**", "").split())
-    text = _NOTE.sub("", text)
+    text = _FOOTNOTE.sub("", _LINK.sub(r"\1", text))
+    return _SPACE_BEFORE.sub(r"\1", text)
+
+
+def answer_from_sentence(sentence: str) -> str:
+    """The quoted sentence as an answer: tidied (text_tidied), without a leading "Note
+    that". The quote keeps the sentence as is."""
+    text = _NOTE.sub("", text_tidied(sentence))
     return text[:1].upper() + text[1:] if text[:1].isalpha() else text

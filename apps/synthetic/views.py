@@ -333,7 +333,8 @@ def review_act(request: HttpRequest, pk: int) -> HttpResponse:
     if action == "reject":
         messages.success(request, f"Pair {pk}: rejected.")
     elif reviewed.status == QAPair.Status.APPROVED:
-        messages.success(request, f"Pair {pk}: approved.")
+        edited = reviewed.version > pair.version
+        messages.success(request, f"Pair {pk}: {'edited and ' if edited else ''}approved.")
     else:
         messages.success(
             request, f"Pair {pk}: your approval is recorded; it needs another reviewer's too."

@@ -33,6 +33,15 @@ pytestmark = pytest.mark.django_db
             "Notes are kept for 30 days in the archive.",
         ),
         ("`GETDEL` deletes the key.", "`GETDEL` deletes the key."),
+        # A link's text without its address, no footnote marks, no space before a comma.
+        (
+            "The protocol is simple to parse, and is [documented](/topics/protocol) in full.",
+            "The protocol is simple to parse, and is documented in full.",
+        ),
+        (
+            "If you reside in NYC , get form UT-11 from a DMV office [1] or the Call Center [2].",
+            "If you reside in NYC, get form UT-11 from a DMV office or the Call Center.",
+        ),
     ],
 )
 def test_an_answer_is_its_sentence_without_bold_marks_or_a_leading_note(sentence, answer):

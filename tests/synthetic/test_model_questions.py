@@ -54,7 +54,7 @@ def test_a_model_written_question_that_passes_every_check_is_held_back_with_the_
 def test_a_held_question_is_approved_only_after_a_persons_edit(db):
     pair = _generated()
     lead = factories.lead()
-    with pytest.raises(services.ReviewError, match="question by the app or a person"):
+    with pytest.raises(services.ReviewError, match="question not left to the model"):
         services.pair_approve(pair=pair, user=lead)
     pair.refresh_from_db()
     assert pair.status == QAPair.Status.FAILED_CHECKS

@@ -665,6 +665,9 @@ def test_without_a_command_title_such_a_sentence_is_still_not_asked_about():
         "that instead of taking, as the center of the area to query, a longitude and latitude.",
         "The command only works if all the specified slots are, from the point of view of the "
         "node receiving the command, currently not served.",
+        # "when" as "the moment at which": no condition to ask about.
+        "The magic needed inside the pipe mode is to understand when the last reply was sent "
+        "by the server at the same time.",
         # "Only works if": what the command needs, not what happens then.
         "The `CLUSTER SETSLOT` command only works if the node is not already owner of the "
         "specified hash slot.",
@@ -682,6 +685,7 @@ def test_no_question_is_composed_from_a_statement_cut_short_or_a_requirement(sen
         "Can also be used to check whether any items were lost in the stream since the last read.",
         "The replica skips the handshake and starts the failover from point 4 of the list.",
         "You should choose the box which describes the type of driving that you perform.",
+        "The fact that when a client needs to retry a lock, it waits a time which is larger.",
     ],
 )
 def test_a_sentence_leaning_on_a_list_or_an_earlier_item_is_not_asked_about(sentence):

@@ -67,7 +67,8 @@ def test_a_sentence_with_a_shape_gets_the_composed_question_without_asking_the_m
     assert pair.question == (
         "What do you have to do if the registration suspension period is more than 90 days?"
     )
-    assert pair.answer == pair.quote == CONDITION
+    # The quote word for word; the answer without the page's space before the comma.
+    assert pair.quote == CONDITION and pair.answer == CONDITION.replace(" ,", ",")
     assert pair.checks and all(check["passed"] for check in pair.checks)
     assert pair.prompt_version == quality.TEMPLATE_VERSION and pair.question_composed
     assert pair.llm_call is None and pair.model == ""

@@ -48,7 +48,7 @@ def test_editing_then_approving_logs_each_change(client):
     (pair,) = factories.qa_pairs(1)
     reviewer = factories.reviewer()
     client.force_login(reviewer)
-    client.post(
+    response = client.post(
         reverse("synthetic:review_act", args=[pair.pk]),
         {
             "action": "edit",
@@ -60,6 +60,7 @@ def test_editing_then_approving_logs_each_change(client):
         },
         headers=HX,
     )
+    assert f"Pair {pair.pk}: edited and approved." in response.content.decode()
     pair.refresh_from_db()
     assert pair.status == QAPair.Status.APPROVED and pair.answer == "Thirty days on the Pro plan."
     entry = EditLogEntry.objects.get()
