@@ -30,12 +30,40 @@ def _flush_past_the_decision_log():
     original = DatabaseOperations.execute_sql_flush
 
     def flush(self, sql_list):
+        _worker_drain()
         with pgtrigger.ignore("oversight.EditLogEntry:refuse_truncate"):
             original(self, sql_list)
 
     DatabaseOperations.execute_sql_flush = flush
     yield
     DatabaseOperations.execute_sql_flush = original
+
+
+# Whether this session's real worker (celery_worker) is running.
+_WORKER = {"running": False}
+
+
+def _worker_drain(timeout: float = 120.0) -> None:
+    """Before a transactional test's flush: no task of the test left queued or running. A
+    task it queued on commit (seed_demo's tickets queue their drafts) would otherwise write
+    while TRUNCATE waits for the tables, and Postgres ends one of them as a deadlock."""
+    if not _WORKER["running"]:
+        return
+    from reviewdesk.celery import app
+
+    app.control.purge()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        # A solo-pool worker answers only between tasks: no answer means it is still busy;
+        # a task it has prefetched would start next.
+        inspect = app.control.inspect(timeout=1)
+        if _idle(inspect.active()) and _idle(inspect.reserved()):
+            return
+        time.sleep(0.2)
+
+
+def _idle(tasks: dict | None) -> bool:
+    return tasks is not None and not any(tasks.values())
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -132,8 +160,10 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     process = worker_start(connection.settings_dict["NAME"], log)
     try:
         worker_wait_ready(process)
+        _WORKER["running"] = True
         yield process
     finally:
+        _WORKER["running"] = False
         process.terminate()
         try:
             process.wait(30)
