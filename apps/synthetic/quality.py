@@ -700,7 +700,7 @@ _NOT_A_SUBJECT = re.compile(
 
 def question_templated(sentence: str, *, fallback: bool = False) -> str | None:
     """A plain question composed from the sentence's own structure, or None when it has none
-    of the shapes below. It uses only the sentence's words, so it cannot misread it (a
+    of the shapes below. It uses only the sentence's words, so it seldom misreads it (a
     condition is asked about as a condition, a definition as a definition). `fallback`: also
     shapes for when the model's questions failed, which read less naturally or mislead more
     often: a condition at the sentence's end ("X fails if Y."), and a yes/no question on a
