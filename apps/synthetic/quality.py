@@ -354,6 +354,7 @@ def support_candidates(
     kinds: list[str] | None = None,
     taken: frozenset[str] = frozenset(),
     subject: str = "",
+    opens_page: bool = False,
 ) -> list[Support]:
     """Sentences worth a question, best first, each labelled with the kind it answers.
 
@@ -361,7 +362,8 @@ def support_candidates(
     already asked about), and answering one of `kinds` (all kinds when None; any sentence
     when GENERAL_KIND is among them): those showing `kind` first, then those showing another
     of `kinds`, each group by content words. Ties keep text order. With the page's
-    `subject` (page_subject), a sentence that leans on it counts with the subject named."""
+    `subject` (page_subject), a sentence that leans on it counts with the subject named;
+    `opens_page`: `text` is the page's first chunk, whose first sentence may be a summary."""
     allowed = [k for k in (kinds or list(KIND_SIGNAL)) if k in KIND_SIGNAL]
     general = GENERAL_KIND in (kinds or [])
     scored = []
@@ -370,7 +372,8 @@ def support_candidates(
             continue
         named = ""
         if sentence_unaskable(sentence):
-            named = sentence_named(sentence, subject=subject) or ""
+            opens = opens_page and index == 0
+            named = sentence_named(sentence, subject=subject, opens_page=opens) or ""
             if not named or sentence_unaskable(named):
                 continue
         shown = [k for k in sentence_kinds(named or sentence) if k in allowed] or (
@@ -397,10 +400,12 @@ def page_subject(title: str) -> str:
     return title if len(title) <= 40 and _COMMAND_TITLE.match(title) else ""
 
 
-def sentence_named(sentence: str, *, subject: str) -> str | None:
+def sentence_named(sentence: str, *, subject: str, opens_page: bool = False) -> str | None:
     """The sentence with the page's command named where it leans on the page's title ("This
     command returns…" → "The `GETDEL` command returns…"; the summary "Get the value of `key`
-    and delete the key." → "The `GETDEL` command gets the value…"), else None."""
+    and delete the key." → "The `GETDEL` command gets the value…"), else None. A sentence in
+    the base form is the command's summary only where it `opens_page`: further down, "Delete
+    all the keys found expired." is a step of something the page describes."""
     if not subject:
         return None
     named = f"The `{subject}` command"
@@ -412,7 +417,10 @@ def sentence_named(sentence: str, *, subject: str) -> str | None:
     # "Returns…" keeps its verb, "Return…" / "Get…" (a summary's base form) gets an "s",
     # "Can also…" keeps its modal.
     verb = summary.group(1).lower()
-    verb = verb if verb.endswith("s") or verb in _AUXILIARIES else _verb_third(verb)
+    if not (verb.endswith("s") or verb in _AUXILIARIES):
+        if not opens_page:
+            return None
+        verb = _verb_third(verb)
     return f"{named} {verb}{sentence[summary.end(1) :]}"
 
 
@@ -421,13 +429,17 @@ _AUXILIARIES = frozenset(
 )
 
 
+_NAMED_CODE = re.compile(r"`[A-Z][A-Z0-9_.:-]*(?: [A-Z][A-Z0-9_.:-]*)*`")
+
+
 def question_in_context(question: str, *, subject: str, sentence: str) -> str:
     """A question on a command's page that names no code and whose sentence does not name
     the command either, asked of that command ("What happens if the user already exists?" on
     the `ACL SETUSER` page → "With `ACL SETUSER`, what happens if the user already exists?"):
     without it, the question fits every page. When the sentence names the command, the
     question is left as is, so it does not give its answer away."""
-    if not subject or "`" in question or subject.lower() in sentence.lower():
+    # A code span in capitals names a command ("`ZSCAN`"); "`key`" is an argument.
+    if not subject or _NAMED_CODE.search(question) or subject in sentence:
         return question
     first, _, rest = question.partition(" ")
     return f"With `{subject}`, {first.lower()} {rest}"
@@ -633,7 +645,7 @@ _HOW_DONE = (
 )
 # "The way the rehashing …", "The reason the key …": a clause, not a thing to ask about.
 _CLAUSE_SUBJECT = re.compile(
-    r"^(the )?(way|reason|fact|time|moment|place|extent|degree) ", re.IGNORECASE
+    r"^(the )?(way|reason|fact|time|moment|place|extent|degree|idea) ", re.IGNORECASE
 )
 _PASSIVE = re.compile(
     rf"^{_STATED_SUBJECT}(?P<be>is|are) (?:(?:usually|always|also|then|now|automatically|"
@@ -745,7 +757,8 @@ def question_templated(sentence: str, *, fallback: bool = False) -> str | None:
         return None
     condition = _TRAILING_CONDITION.match(text)
     # "The command only works if X": X is what it needs, not what makes something happen.
-    if condition and not _IMPERATIVE.match(condition["main"]) and " only " not in condition["main"]:
+    only = re.search(r"\bonly\b", condition["main"]) if condition else None
+    if condition and not _IMPERATIVE.match(condition["main"]) and not only:
         main, word, clause = condition.group("main", "word", "clause")
         return _question_on_condition(word.lower(), f"{clause}, {main}")
     modal = _MODAL_STATEMENT.match(text)
@@ -771,7 +784,7 @@ def _question_on_being(text: str) -> str | None:
         _DANGLING_END.search(rest)
         or (cut and re.search(r"ing$", rest))
         or _NOT_A_SUBJECT.match(subject)
-        or _CLAUSE_SUBJECT.match(subject)
+        or _CLAUSE_SUBJECT.match(f"{subject} ")
         # "Normally Redis keys are…": an adverb, not the subject, opens the sentence.
         or re.match(r"[A-Z][a-z]+ly\b|of course\b", subject, re.IGNORECASE)
         # "Guarantees A shop is…": a heading glued on.

@@ -312,7 +312,12 @@ def pair_generate(
     kinds = run.kinds or None
     subject = _page_subject(chunk)
     candidates = quality.support_candidates(
-        text=chunk.text, kind=kind, kinds=kinds, taken=taken, subject=subject
+        text=chunk.text,
+        kind=kind,
+        kinds=kinds,
+        taken=taken,
+        subject=subject,
+        opens_page=chunk.ordinal == 0,
     )
     support = candidates[0] if candidates else None
     pair = QAPair(

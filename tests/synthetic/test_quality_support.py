@@ -503,6 +503,9 @@ def test_fallback_shapes_are_composed_only_when_asked_for(sentence, question):
         # heading or a one-word subject (a name's capital or the sentence's?) get no question.
         ("A manual failover is a special kind of failover.", "What is a manual failover?"),
         ("The disadvantage is your benefit is reduced.", None),
+        # "The idea is…", "The reason is…": a clause follows, not a property of a thing.
+        ("The idea is simply send an `INCR` command to Redis every time.", None),
+        ("The reason is simple and well known to everyone here.", None),
         ("Its dataset is flushed, so at the end the node will be an empty master.", None),
         ("Normally Redis keys are created without an associated time to live.", None),
         ("Guarantees A shop is not required to guarantee its work.", None),
@@ -645,11 +648,23 @@ def test_a_sentence_leaning_on_the_pages_command_is_asked_with_the_command_named
 ):
     assert quality.sentence_unaskable(sentence) is not None
     (support,) = quality.support_candidates(
-        text=sentence, kind="fact", kinds=["fact"], subject="GETDEL"
+        text=sentence, kind="fact", kinds=["fact"], subject="GETDEL", opens_page=True
     )
     # The answer stays the page's own sentence; only the question names the command.
     assert support.sentence == sentence
     assert quality.question_templated(support.stated) == question
+
+
+def test_an_order_further_down_a_command_page_is_a_step_not_the_commands_summary():
+    # Seen on the `EXPIRE` page: a step of the expiry algorithm, not what `EXPIRE` deletes.
+    steps = "Redis does this ten times per second. Delete all the keys found expired."
+    assert (
+        quality.support_candidates(
+            text=steps, kind="fact", kinds=["fact"], subject="EXPIRE", opens_page=True
+        )
+        == []
+    )
+    assert quality.sentence_named("Delete all the keys found expired.", subject="EXPIRE") is None
 
 
 def test_without_a_command_title_such_a_sentence_is_still_not_asked_about():
@@ -709,7 +724,13 @@ def test_a_list_items_continuation_on_a_command_page_is_asked_with_the_command_n
             "If the user already exists, the provided ACL rules are simply applied.",
             "With `ACL SETUSER`, what happens if the user already exists?",
         ),
-        # Names code already, or its sentence names the command (it would give the answer
+        # An argument in code marks names no command (seen on the `SADD` page).
+        (
+            "What happens if `key` does not exist?",
+            "If `key` does not exist, a new set is created before adding the members.",
+            "With `ACL SETUSER`, what happens if `key` does not exist?",
+        ),
+        # Names a command already, or its sentence names the page's (it would give the answer
         # away): left as is.
         (
             "What does the `CLIENT REPLY` command control?",
@@ -730,3 +751,24 @@ def test_a_composed_question_on_a_command_page_is_asked_of_that_command(question
 def test_a_sentence_pointing_at_what_the_page_shows_there_is_not_asked_about():
     sentence = "If you see your dependent listed there , you should be eligible for compensation."
     assert quality.sentence_unaskable(sentence) == "only makes sense after the sentence before it"
+
+
+def test_a_word_spelt_like_the_command_does_not_count_as_naming_it():
+    # Seen on the `KEYS` page: "keys" in the sentence is not the command.
+    asked = quality.question_in_context(
+        "What happens if a pattern can only match keys of one slot?",
+        subject="KEYS",
+        sentence="If a pattern can only match keys of one slot, Redis only iterates over them.",
+    )
+    assert asked == "With `KEYS`, what happens if a pattern can only match keys of one slot?"
+
+
+def test_a_requirement_with_only_if_is_not_asked_as_what_happens_then():
+    sentence = (
+        "The `SCAN` algorithm is guaranteed to terminate only if the size of the iterated "
+        "collection remains bounded to a given maximum size."
+    )
+    assert quality.question_templated(sentence, fallback=True) == (
+        "Is the `SCAN` algorithm guaranteed to terminate only if the size of the iterated "
+        "collection remains bounded to a given maximum size?"
+    )
