@@ -30,7 +30,7 @@ from apps.llm import gates
 from apps.llm.prompts import RenderedPrompt, prompt_render
 from apps.synthetic.models import MODEL_QUESTION_HELD, QUESTION_TEMPLATE_PREFIX
 from apps.synthetic.selectors import duplicate_earliest
-from apps.synthetic.text import text_tidied
+from apps.synthetic.text import answer_from_sentence, note_dropped, text_tidied
 
 PROMPT_NAME = "qa_question"
 _EXAMPLE = re.compile(r'^Fact: (?P<fact>.+)\nJSON: \{"question": "(?P<question>.+)"\}$', re.M)
@@ -292,6 +292,11 @@ class Support:
     def stated(self) -> str:
         return self.named or self.sentence
 
+    @property
+    def answer(self) -> str:
+        """The pair's answer: the sentence itself, tidied (text.answer_from_sentence)."""
+        return answer_from_sentence(self.sentence)
+
 
 # --- choosing what to ask about ----------------------------------------------------------
 
@@ -520,7 +525,6 @@ TEMPLATE_VERSION = f"{QUESTION_TEMPLATE_PREFIX}1"
 # model's questions failed (before it is asked: settings.SYNTHETIC_COMPOSE_FIRST).
 TEMPLATE_SENTENCES = 8
 
-_NOTE = re.compile(r"^(please )?note( that|:)\s+", re.IGNORECASE)
 # "If X, Y." / "When X, Y.": the question asks about the condition, the sentence answers it.
 _CONDITIONAL = re.compile(
     r"^(?P<word>if|when|whenever|once|unless)\s+(?P<rest>[^;:]+)$", re.IGNORECASE
@@ -721,20 +725,18 @@ def question_templated(sentence: str, *, fallback: bool = False) -> str | None:
     # Bold marks are the page's emphasis, no part of a question; code marks name code.
     text = _LIST_MARK.sub("", text_tidied(sentence)).rstrip(" .!")
     # "Note that each `OVERFLOW` statement only affects…": the note is no part of the shape.
-    text = _NOTE.sub("", text)
+    text = note_dropped(text)
     conditional = _CONDITIONAL.match(text)
     if conditional:
         return _question_on_condition(conditional.group("word").lower(), conditional["rest"])
     definition = _DEFINITION.match(text)
     if definition and not _NOT_A_SUBJECT.match(definition.group("subject")):
         subject, verb, rest = definition.group("subject", "verb", "rest")
-        words = subject.split()
-        if len(words) > 1 and re.fullmatch(r"[A-Z][a-z]+", words[0]) and words[1].islower():
-            # "Direct deposit is…": the capital is the sentence's, not a name's.
-            subject = " ".join([words[0].lower(), *words[1:]])
+        # "Direct deposit is…": the capital is the sentence's, not a name's.
+        subject = _sentence_case(subject)
         if rest.startswith("used "):
-            return f"What {verb} {_lower_first(subject)} used for?"
-        return f"What {verb} {_lower_first(subject)}?"
+            return f"What {verb} {subject} used for?"
+        return f"What {verb} {subject}?"
     named = _NAMED_DOES.match(text)
     if named and not _NOT_A_SUBJECT.match(named.group("subject")):
         subject, verb = named.group("subject"), named.group("verb")

@@ -36,7 +36,6 @@ from apps.synthetic.selectors import (
     reviewable_q,
     sentences_asked,
 )
-from apps.synthetic.text import answer_from_sentence
 
 logger = logging.getLogger(__name__)
 KIND_LABELS = dict(QUESTION_KINDS)
@@ -403,7 +402,7 @@ def _pair_draft(
     def check(value) -> list[str]:
         results = quality.pair_checks(
             question=value.question.strip(),
-            answer=answer_from_sentence(support.sentence),
+            answer=support.answer,
             quote=support.sentence,
             chunk=pair.chunk,
             subject=subject,
@@ -472,7 +471,7 @@ def _pair_fill(
     pair.question = question
     # Extractive: the answer is the source's own sentence, so it cannot be an id or invented.
     pair.quote = support.sentence
-    pair.answer = answer_from_sentence(support.sentence)
+    pair.answer = support.answer
     pair.verified = quote_verified(quote=pair.quote, source=pair.source_text)
     pair.checks = quality.checks_as_json(results, version=1)
     pair.question_embedding = embedding.embed([pair.question])[0]
@@ -498,7 +497,7 @@ def _question_templated(
             continue
         results = quality.pair_checks(
             question=question,
-            answer=answer_from_sentence(support.sentence),
+            answer=support.answer,
             quote=support.sentence,
             chunk=pair.chunk,
             subject=subject,

@@ -25,8 +25,13 @@ def text_tidied(sentence: str) -> str:
     return _SPACE_BEFORE.sub(r"\1", text)
 
 
+def note_dropped(text: str) -> str:
+    """The text without a leading "Note that", "Please note that" or "Note:"."""
+    return _NOTE.sub("", text)
+
+
 def answer_from_sentence(sentence: str) -> str:
     """The quoted sentence as an answer: tidied (text_tidied), without a leading "Note
     that". The quote keeps the sentence as is."""
-    text = _NOTE.sub("", text_tidied(sentence))
+    text = note_dropped(text_tidied(sentence))
     return text[:1].upper() + text[1:] if text[:1].isalpha() else text
