@@ -315,10 +315,6 @@ def parse_pdf(data: bytes) -> tuple[dict, list[Block]]:
 # --- one file → documents -----------------------------------------------------------------------
 
 
-def _text_of(blocks: list[Block]) -> str:
-    return "\n".join(block.text for block in blocks)
-
-
 def parse_file(*, name: str, data: bytes, external_id: str) -> ParsedDocument:
     """Parse a single-document file (every format except JSONL)."""
     fmt = format_for(name)
@@ -336,11 +332,9 @@ def parse_file(*, name: str, data: bytes, external_id: str) -> ParsedDocument:
         if fmt == "markdown" and meta and not blocks:
             raise NoContent("No content: the file has front matter but no body.")
         raise NoContent("No content: the file has no text besides headings.")
-    return ParsedDocument(
+    parsed = ParsedDocument(
         external_id=external_id,
-        title=str(
-            _first(meta, "title", "linkTitle") or title_from_name(name, text=_text_of(blocks))
-        )[:500],
+        title=str(_first(meta, "title", "linkTitle") or "")[:500],
         format=fmt,
         blocks=blocks,
         product_line=str(_first(meta, "product_line", "product-line", "product") or ""),
@@ -348,6 +342,9 @@ def parse_file(*, name: str, data: bytes, external_id: str) -> ParsedDocument:
         url=str(_first(meta, "url", "source_url", "source") or ""),
         metadata=_json_safe(meta),
     )
+    if not parsed.title:
+        parsed.title = title_from_name(name, text=parsed.text)[:500]
+    return parsed
 
 
 # JSONL keys: the documented ones first, then common aliases (doc_id, domain) so public

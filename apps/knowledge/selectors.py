@@ -13,6 +13,7 @@ from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection, transaction
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.fields.json import KeyTransform
+from django.utils.text import slugify
 from pgvector.django import CosineDistance
 
 from apps.knowledge import embedding
@@ -560,7 +561,8 @@ def ingest_job_filing(*, job: IngestJob) -> dict:
             untagged += 1
             folders.update(parts)
             continue
-        named = [f for f in parts if f.lower() in (line.name.lower(), line.slug)]
+        # The rule services._product_line_from applies: the line's name, or its slug.
+        named = [f for f in parts if f.lower() == line.name.lower() or slugify(f) == line.slug]
         if named:
             by_folder[(line.name, named[-1])] += 1
     return {
