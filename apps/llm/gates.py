@@ -191,7 +191,12 @@ def gates_summary(results: list[GateResult]) -> list[str]:
 def content_words(text: str) -> set[str]:
     """Lower-cased words minus stop words, with a light suffix strip so that 'limits' and
     'limit', 'syncing' and 'sync' meet."""
-    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in STOP_WORDS and len(w) > 1}
+    return {_stem(w) for w in _content_tokens(text)}
+
+
+def _content_tokens(text: str) -> list[str]:
+    """The words content_words keeps, as the text writes them (lower-cased)."""
+    return [w for w in _WORD.findall(text.lower()) if w not in STOP_WORDS and len(w) > 1]
 
 
 def _stem(word: str) -> str:
@@ -340,9 +345,7 @@ def gate_answerable(
     enough and they share content words (either alone is fooled too easily)."""
     shared = content_words(question) & content_words(support)
     # Named as the question writes them ("exclusive", not the stem "exclusiv").
-    written = sorted(
-        {w for w in _WORD.findall(question.lower()) if w not in STOP_WORDS and _stem(w) in shared}
-    )
+    written = sorted({w for w in _content_tokens(question) if _stem(w) in shared})
     detail = f"similarity {similarity:.2f}, shared words: {', '.join(written[:6]) or 'none'}"
     passed = similarity >= min_similarity and len(shared) >= min_shared
     return GateResult("answerable from the source", passed, detail)
